@@ -1,0 +1,160 @@
+#include "service/common/json_writer.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace wagate::common {
+namespace {
+
+// 1 for bytes that must be escaped in a JSON string.
+struct EscapeTable {
+  bool escape[256] = {};
+  constexpr EscapeTable() {
+    for (int i = 0; i < 0x20; ++i) escape[i] = true;
+    escape['"'] = true;
+    escape['\\'] = true;
+    escape[0x7f] = true;
+  }
+};
+constexpr EscapeTable kEscape;
+
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+void AppendJsonString(absl::string_view text, std::string* out) {
+  out->push_back('"');
+  const char* p = text.data();
+  const char* end = p + text.size();
+  const char* run = p;  // start of the bytes copied unchanged
+  for (; p < end; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (!kEscape.escape[c]) continue;
+    out->append(run, p - run);
+    run = p + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      default: {
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+        out->append(esc, 6);
+      }
+    }
+  }
+  out->append(run, end - run);
+  out->push_back('"');
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Separate();
+  out_.push_back('{');
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndObject() {
+  out_.push_back('}');
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::BeginArray() {
+  Separate();
+  out_.push_back('[');
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::EndArray() {
+  out_.push_back(']');
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Key(absl::string_view key) {
+  Separate();
+  AppendJsonString(key, &out_);
+  out_.push_back(':');
+  need_comma_ = false;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(absl::string_view value) {
+  Separate();
+  AppendJsonString(value, &out_);
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t value) {
+  Separate();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), value);
+  out_.append(buf, r.ptr - buf);
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Uint(uint64_t value) {
+  Separate();
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), value);
+  out_.append(buf, r.ptr - buf);
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Double(double value) {
+  Separate();
+  if (!std::isfinite(value)) {
+    out_.append("null");
+  } else {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof(buf), value);
+    out_.append(buf, r.ptr - buf);
+  }
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool value) {
+  Separate();
+  out_.append(value ? "true" : "false");
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  Separate();
+  out_.append("null");
+  need_comma_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::Raw(absl::string_view json) {
+  Separate();
+  out_.append(json.data(), json.size());
+  need_comma_ = true;
+  return *this;
+}
+
+}  // namespace wagate::common
