@@ -1,0 +1,88 @@
+// Durable append throughput of the SQLite store per Append batch size, with
+// ~1 KB events. Appends are issued asynchronously (many in flight, as
+// concurrent webhook POSTs would), so group commit folds them into few
+// transactions. Run:
+//   build/<dir>/service/events/events_store_benchmark [--benchmark_filter=...]
+// The database goes to $TMPDIR (default /tmp): put it on the disk you mean to
+// measure.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "benchmark/benchmark.h"
+#include "service/events/sqlite_store.h"
+
+namespace wagate::events {
+namespace {
+
+constexpr int kEventsPerIteration = 20000;
+
+void BM_AppendDurable(benchmark::State& state) {
+  const int batch_size = static_cast<int>(state.range(0));
+  const char* tmp = std::getenv("TMPDIR");
+  std::filesystem::path dir = std::filesystem::path(tmp ? tmp : "/tmp") /
+                              absl::StrCat("wagate_events_bench_", getpid());
+  std::filesystem::remove_all(dir);
+  StoreOptions options;
+  options.max_queued_events = 1 << 20;
+  auto store = OpenSqliteStore((dir / "events.db").string(), options);
+  if (!store.ok()) {
+    state.SkipWithError(std::string(store.status().message()).c_str());
+    return;
+  }
+  const std::string payload(1000, 'x');
+  int64_t next_id = 0;
+  const uint64_t tx_before = (*store)->Stats().transactions;
+  for (auto _ : state) {
+    const int batches = kEventsPerIteration / batch_size;
+    std::atomic<int> pending{batches};
+    std::atomic<int> failed{0};
+    absl::Notification done;
+    for (int b = 0; b < batches; ++b) {
+      std::vector<EventRecord> batch(batch_size);
+      for (auto& e : batch) {
+        e.id = absl::StrCat("wamid.HBgLMTU1NTAxMjM0NTY3FQIAEhgg", next_id++);
+        e.kind = "message";
+        e.phone_number_id = "106540352242922";
+        e.waba_id = "102290129340398";
+        e.received_at = absl::Now();
+        e.payload = payload;
+      }
+      (*store)->Append(std::move(batch), [&](absl::StatusOr<AppendResult> r) {
+        if (!r.ok()) ++failed;
+        if (--pending == 0) done.Notify();
+      });
+    }
+    done.WaitForNotification();
+    if (failed.load() > 0) {
+      state.SkipWithError("append failed");
+      break;
+    }
+  }
+  const uint64_t txs = (*store)->Stats().transactions - tx_before;
+  state.SetItemsProcessed(state.iterations() * kEventsPerIteration);
+  state.counters["events_per_tx"] =
+      txs ? static_cast<double>(state.iterations() * kEventsPerIteration) / txs
+          : 0;
+  store->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_AppendDurable)
+    ->Arg(1)
+    ->Arg(10)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace wagate::events
+
+BENCHMARK_MAIN();

@@ -1,0 +1,223 @@
+// The gateway's durable store: the webhook event log, consumer-group state and
+// Send's idempotency keys, behind one backend-neutral interface (SQLite now,
+// Redis Streams later). One Store per gateway, selected by `--store`.
+//
+// Invariants:
+//  - Append's `done` runs only after the batch is durable (committed and
+//    fsynced); a batch is stored atomically or not at all.
+//  - An event id is stored once: a redelivery within the dedupe window
+//    (RetentionPolicy::max_age) is reported as a duplicate and not stored.
+//  - Cursors are opaque, and the cursors of one store compare as byte strings
+//    in log order (so `a < b` means `a` was appended before `b`).
+//  - Every method is thread-safe and returns errors as values: UNAVAILABLE
+//    when the backend cannot take the work now (queue full, disk full,
+//    locked, I/O error) — retry later; INVALID_ARGUMENT for bad input.
+//
+// Usage:
+//   ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+//                    OpenStore("sqlite:./wagate-data/events.db"));
+//   store->Append(std::move(records), [](absl::StatusOr<AppendResult> r) {
+//     // Runs on the store's writer thread once durable: answer 200 or 503.
+//   });
+//   ASSIGN_OR_RETURN(auto page, store->ReadAfter(cursor, 100, Filter{}));
+#ifndef WAGATE_SERVICE_EVENTS_STORE_H_
+#define WAGATE_SERVICE_EVENTS_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace wagate::events {
+
+// One stored event: indexed metadata plus the serialized Event proto.
+struct EventRecord {
+  std::string id;               // stable dedupe key (message id, id+status...)
+  std::string kind;             // event kind, for filters
+  std::string phone_number_id;  // for filters
+  std::string waba_id;
+  absl::Time received_at;  // when the gateway received the webhook
+  std::string payload;     // serialized wagate.v1.Event (opaque here)
+  std::string cursor;      // assigned by the store; ignored on Append
+};
+
+// Per-event outcome of an Append, in the order of the appended vector.
+struct AppendResult {
+  struct Item {
+    // The stored event's cursor; for a duplicate, empty (the first copy may
+    // already have been pruned by size, so there is no reliable cursor).
+    std::string cursor;
+    bool duplicate = false;
+  };
+  std::vector<Item> items;
+};
+
+// Selects events; an empty list means "any". Fields are ANDed, list entries
+// ORed.
+struct Filter {
+  std::vector<std::string> phone_number_ids;
+  std::vector<std::string> kinds;
+
+  bool Matches(const EventRecord& event) const;
+};
+
+// An event handed to a consumer-group member.
+struct ClaimedEvent {
+  EventRecord event;
+  int delivery_count = 1;  // 1 on first delivery, +1 on each redelivery
+};
+
+enum class IdempotencyState {
+  kNew,         // the key is now reserved by this caller: send, then Complete
+  kInProgress,  // another caller holds the key and has not finished
+  kDone,        // finished before: `result` holds the stored result
+};
+
+struct IdempotencyResult {
+  IdempotencyState state = IdempotencyState::kNew;
+  std::string result;  // set when state == kDone
+};
+
+struct RetentionPolicy {
+  // Events older than this (by the time they were stored) are pruned, and so
+  // are their dedupe ids: a redelivery after max_age is stored again. Meta
+  // redelivers for up to 7 days, hence the default.
+  absl::Duration max_age = absl::Hours(24 * 7);
+  // When the payloads of all stored events exceed this many bytes, the
+  // oldest events are pruned. Their dedupe ids stay until max_age. 0 = no
+  // size limit.
+  int64_t max_payload_bytes = 0;
+};
+
+struct RetentionResult {
+  int64_t events_pruned = 0;
+  int64_t dedupe_ids_pruned = 0;
+  int64_t idempotency_keys_pruned = 0;
+};
+
+struct StoreOptions {
+  // Append fails fast with UNAVAILABLE while more events than this wait to be
+  // committed (the webhook answers 503 and Meta redelivers).
+  size_t max_queued_events = 100000;
+  RetentionPolicy retention;
+  // How often the store applies `retention` by itself.
+  absl::Duration retention_interval = absl::Minutes(1);
+  // How long a write waits for a lock held by another connection or process
+  // before failing with UNAVAILABLE.
+  absl::Duration lock_timeout = absl::Seconds(5);
+  // Source of "now" for stored_at, retention, ack deadlines and idempotency
+  // expiry. Tests inject a fake clock; default absl::Now.
+  std::function<absl::Time()> clock;
+};
+
+// Counters for metrics and tests.
+struct StoreStats {
+  uint64_t transactions = 0;     // committed write transactions
+  uint64_t events_appended = 0;  // stored (not duplicates)
+  uint64_t duplicates = 0;       // skipped as already stored
+  uint64_t rejected_queue_full = 0;
+  uint64_t failed_commits = 0;
+};
+
+class Store {
+ public:
+  using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+  using Listener = std::function<void(const std::vector<EventRecord>&)>;
+  using ListenerId = uint64_t;
+
+  virtual ~Store() = default;
+
+  // ---- Event log ----
+
+  // Durably appends `events` as one atomic batch, skipping ids already
+  // stored (also within the batch: the first copy wins). `done` runs exactly
+  // once: on the writer thread after commit+fsync, or inline on the caller's
+  // thread if the batch is refused at once (UNAVAILABLE when the queue is
+  // full). On failure nothing of the batch is stored.
+  virtual void Append(std::vector<EventRecord> events, AppendCallback done) = 0;
+
+  // Up to `max` events after `cursor` ("" = from the oldest) matching
+  // `filter`, in cursor order. INVALID_ARGUMENT for a malformed cursor.
+  virtual absl::StatusOr<std::vector<EventRecord>> ReadAfter(
+      absl::string_view cursor, size_t max, const Filter& filter) = 0;
+
+  // The cursor of the newest stored event, "" if the log has always been
+  // empty. ReadAfter(LatestCursor()) returns only events appended later.
+  virtual absl::StatusOr<std::string> LatestCursor() = 0;
+
+  // OK if `cursor` is a cursor this backend could have issued (or "").
+  virtual absl::Status ValidateCursor(absl::string_view cursor) const = 0;
+
+  // Calls `listener` on the writer thread after each commit with the newly
+  // stored events (never duplicates), in cursor order, before the Append
+  // `done` callbacks of that commit. It must be quick and must not call
+  // AddListener/RemoveListener.
+  virtual ListenerId AddListener(Listener listener) = 0;
+  // After it returns, the listener is not running and will not be called.
+  virtual void RemoveListener(ListenerId id) = 0;
+
+  // Applies the retention policy now (it also runs every
+  // retention_interval).
+  virtual absl::StatusOr<RetentionResult> RunRetention() = 0;
+
+  virtual StoreStats Stats() const = 0;
+
+  // ---- Consumer groups ----
+  // A group shares the log among its members: each event is claimed by one
+  // member, and is claimed again (by any member) if not acknowledged within
+  // its ack timeout. The group's position and pending events are durable.
+
+  // Creates `group` positioned after `start_after_cursor` ("" = from the
+  // oldest event) if it does not exist; otherwise does nothing.
+  virtual absl::Status EnsureGroup(absl::string_view group,
+                                   absl::string_view start_after_cursor) = 0;
+
+  // Claims up to `max` events for `consumer`: first pending events of the
+  // group whose ack deadline has passed (redelivered, delivery_count+1),
+  // then events never delivered to the group, advancing its position. Each
+  // claimed event must be acknowledged within `ack_timeout`. Creates the
+  // group from the oldest event if it does not exist. `filter` should be
+  // the same for all members of a group: events it skips while advancing
+  // the position are never delivered to the group.
+  virtual absl::StatusOr<std::vector<ClaimedEvent>> ClaimNext(
+      absl::string_view group, absl::string_view consumer, size_t max,
+      const Filter& filter, absl::Duration ack_timeout) = 0;
+
+  // Acknowledges the group's pending events at `cursors`; returns how many
+  // were pending (unknown or already acknowledged cursors are ignored).
+  virtual absl::StatusOr<size_t> Ack(
+      absl::string_view group, const std::vector<std::string>& cursors) = 0;
+
+  // ---- Idempotency keys (Messaging.Send) ----
+
+  // Reserves `key` for `ttl` if it is unknown or expired (kNew), else
+  // reports kInProgress or kDone with the stored result. A caller that got
+  // kInProgress may poll again later.
+  virtual absl::StatusOr<IdempotencyResult> BeginIdempotent(
+      absl::string_view key, absl::Duration ttl) = 0;
+  // Stores the result of a key reserved with kNew; it is returned to repeats
+  // for `ttl` (from BeginIdempotent) counted from now.
+  virtual absl::Status CompleteIdempotent(absl::string_view key,
+                                          absl::string_view result) = 0;
+  // Releases a key reserved with kNew whose request was never sent, so a
+  // retry may send. Does nothing for a completed key.
+  virtual absl::Status AbandonIdempotent(absl::string_view key) = 0;
+};
+
+// Opens the store named by `spec`:
+//   "sqlite:PATH"   SQLite file at PATH (parent directories are created)
+//   "redis://..."   UNIMPLEMENTED for now
+// INVALID_ARGUMENT naming the value for anything else.
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(
+    absl::string_view spec, const StoreOptions& options = StoreOptions());
+
+}  // namespace wagate::events
+
+#endif  // WAGATE_SERVICE_EVENTS_STORE_H_
