@@ -1,0 +1,195 @@
+#include "emulator/webhook_sender.h"
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "boost/asio/steady_timer.hpp"
+#include "service/common/hmac.h"
+#include "service/common/log.h"
+
+namespace wagate::emulator {
+
+struct WebhookSender::Post {
+  std::string body;
+  std::string signature;
+  std::vector<Done> done;
+  size_t changes = 0;
+  int attempt = 0;
+  bool duplicate = false;  // a fault copy: no callbacks, no retries
+};
+
+WebhookSender::WebhookSender(boost::asio::io_context& io,
+                             const EmulatorOptions& options)
+    : io_(io),
+      url_(options.webhook_url),
+      secret_(options.app_secret),
+      options_(options),
+      client_(
+          io,
+          http::ClientOptions{
+              .max_connections_per_host =
+                  static_cast<size_t>(std::max(1, options.webhook_concurrency)),
+              .max_total_connections =
+                  static_cast<size_t>(std::max(1, options.webhook_concurrency)),
+          }),
+      rng_state_(options.seed * 0x9E3779B97F4A7C15ull + 1),
+      alive_(std::make_shared<bool>(true)) {}
+
+WebhookSender::~WebhookSender() {
+  Stop();
+  *alive_ = false;
+}
+
+void WebhookSender::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+}
+
+void WebhookSender::set_duplicate_rate(double rate) {
+  absl::MutexLock lock(&mu_);
+  duplicate_rate_ = rate;
+}
+
+WebhookStats WebhookSender::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void WebhookSender::ResetStats() {
+  absl::MutexLock lock(&mu_);
+  uint64_t pending = stats_.pending;
+  stats_ = WebhookStats();
+  stats_.pending = pending;
+}
+
+void WebhookSender::Enqueue(Change change, Done done) {
+  if (!enabled()) {
+    if (done) done();
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.changes;
+    ++stats_.pending;
+    queue_.push_back(Item{std::move(change), std::move(done)});
+  }
+  Pump();
+}
+
+void WebhookSender::Pump() {
+  std::vector<std::shared_ptr<Post>> to_send;
+  {
+    absl::MutexLock lock(&mu_);
+    const int batch = std::max(1, options_.webhook_batch);
+    while (!stopped_ && !queue_.empty() &&
+           in_flight_ < std::max(1, options_.webhook_concurrency)) {
+      auto post = std::make_shared<Post>();
+      std::vector<Change> changes;
+      while (!queue_.empty() && static_cast<int>(changes.size()) < batch) {
+        changes.push_back(std::move(queue_.front().change));
+        if (queue_.front().done)
+          post->done.push_back(std::move(queue_.front().done));
+        queue_.pop_front();
+      }
+      post->changes = changes.size();
+      post->body = Envelope(options_.waba_id, absl::Now(), changes);
+      post->signature = common::SignatureHeader(secret_, post->body);
+      ++in_flight_;
+      to_send.push_back(std::move(post));
+    }
+  }
+  for (auto& post : to_send) Send(std::move(post));
+}
+
+void WebhookSender::Send(std::shared_ptr<Post> post) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.posted;
+    if (post->attempt > 0) ++stats_.retried;
+  }
+  ++post->attempt;
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = url_;
+  req.headers = {{"Content-Type", "application/json"},
+                 {"X-Hub-Signature-256", post->signature},
+                 {"User-Agent", "facebookexternalua"}};
+  req.body = post->body;
+  req.timeout = options_.webhook_timeout;
+  std::weak_ptr<bool> alive = alive_;
+  client_.Send(std::move(req),
+               [this, post, alive](absl::StatusOr<http::ClientResponse> r) {
+                 auto a = alive.lock();
+                 if (!a || !*a) return;
+                 OnResult(post, r.ok() ? r->status : 0);
+               });
+}
+
+void WebhookSender::OnResult(std::shared_ptr<Post> post, int status) {
+  if (post->duplicate) {
+    absl::MutexLock lock(&mu_);
+    if (status == 200) ++stats_.acknowledged;
+    --in_flight_;
+  } else if (status == 200 || post->attempt >= options_.webhook_max_attempts) {
+    bool duplicate = false;
+    {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;
+      if (status == 200) {
+        ++stats_.acknowledged;
+      } else {
+        ++stats_.dropped;
+        log::Warning("emulator", "webhook dropped after retries",
+                     {{"attempts", std::to_string(post->attempt)}});
+      }
+      stats_.pending -= std::min<uint64_t>(stats_.pending, post->changes);
+      if (duplicate_rate_ > 0 && !stopped_) {
+        rng_state_ =
+            rng_state_ * 6364136223846793005ull + 1442695040888963407ull;
+        duplicate = static_cast<double>(rng_state_ >> 11) / 9007199254740992.0 <
+                    duplicate_rate_;
+        if (duplicate) {
+          ++stats_.duplicated;
+          ++in_flight_;
+        }
+      }
+    }
+    for (Done& d : post->done) d();
+    if (duplicate) {
+      auto copy = std::make_shared<Post>();
+      copy->body = post->body;
+      copy->signature = post->signature;
+      copy->duplicate = true;
+      Send(copy);
+    }
+  } else {
+    // Backoff: initial * 2^(attempt-1), capped.
+    absl::Duration delay = options_.webhook_retry_initial;
+    for (int i = 1; i < post->attempt && delay < options_.webhook_retry_max;
+         ++i) {
+      delay *= 2;
+    }
+    delay = std::min(delay, options_.webhook_retry_max);
+    {
+      absl::MutexLock lock(&mu_);
+      --in_flight_;  // a waiting retry does not hold a delivery slot
+      if (stopped_) return;
+    }
+    auto timer = std::make_shared<boost::asio::steady_timer>(
+        io_, absl::ToChronoNanoseconds(delay));
+    std::weak_ptr<bool> alive = alive_;
+    timer->async_wait([this, post, timer, alive](boost::system::error_code ec) {
+      auto a = alive.lock();
+      if (ec || !a || !*a) return;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopped_) return;
+        ++in_flight_;
+      }
+      Send(post);
+    });
+  }
+  Pump();
+}
+
+}  // namespace wagate::emulator
