@@ -43,7 +43,11 @@ CREATE TABLE IF NOT EXISTS events(
   waba_id TEXT NOT NULL,
   received_at INTEGER NOT NULL,
   stored_at INTEGER NOT NULL,
-  size INTEGER NOT NULL,
+  size INTEGER NOT NULL);
+-- Payloads apart from the metadata, so a filtered scan reads only the small
+-- metadata rows and fetches the payloads of the matching events.
+CREATE TABLE IF NOT EXISTS payloads(
+  seq INTEGER PRIMARY KEY,
   payload BLOB NOT NULL);
 -- Dedupe ids outlive size-pruned events (until max_age). A rowid table:
 -- rowid order is insertion order, which lets retention find old ids without
@@ -69,10 +73,17 @@ CREATE TABLE IF NOT EXISTS idempotency(
   expires_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 INSERT OR IGNORE INTO meta(key, value) VALUES('last_seq', 0);
+INSERT OR IGNORE INTO meta(key, value) VALUES('payload_bytes', 0);
 )sql";
 
+// Selects whole events; filters apply to "e.". CROSS JOIN keeps the scan
+// on the metadata table (in seq order), fetching payloads only for rows that
+// pass the filter.
 constexpr const char* kEventColumns =
-    "seq, id, kind, phone_number_id, waba_id, received_at, payload";
+    "e.seq, e.id, e.kind, e.phone_number_id, e.waba_id, e.received_at, "
+    "p.payload";
+constexpr const char* kEventsJoin =
+    "events e CROSS JOIN payloads p ON p.seq = e.seq";
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 int64_t ToMicros(absl::Duration d) { return absl::ToInt64Microseconds(d); }
@@ -269,8 +280,9 @@ class SqliteStore : public Store {
     ASSIGN_OR_RETURN(
         sqlite3_stmt * last,
         writer_->Prepare("SELECT max((SELECT value FROM meta WHERE "
-                         "key='last_seq'), coalesce(max(seq), 0)), "
-                         "coalesce(sum(size), 0) FROM events"));
+                         "key='last_seq'), coalesce(max(seq), 0)), (SELECT "
+                         "value FROM meta WHERE key='payload_bytes') FROM "
+                         "events"));
     {
       ScopedStmt s(last);
       ASSIGN_OR_RETURN(bool row, writer_->Step(last, "load position"));
@@ -311,9 +323,9 @@ class SqliteStore : public Store {
     std::vector<EventRecord> out;
     if (max == 0) return out;
     ASSIGN_OR_RETURN(ReaderLease reader, AcquireReader());
-    std::string sql =
-        absl::StrCat("SELECT ", kEventColumns, " FROM events WHERE seq > ?",
-                     FilterSql(filter, ""), " ORDER BY seq LIMIT ?");
+    std::string sql = absl::StrCat(
+        "SELECT ", kEventColumns, " FROM ", kEventsJoin, " WHERE e.seq > ?",
+        FilterSql(filter, "e."), " ORDER BY e.seq LIMIT ?");
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, reader->Prepare(sql));
     ScopedStmt s(stmt);
     sqlite3_bind_int64(stmt, 1, after);
@@ -605,23 +617,26 @@ class SqliteStore : public Store {
   // One group commit: all waiting appends and tasks, one transaction.
   void CommitRound(std::deque<AppendJob> appends, std::deque<Task> tasks) {
     const int64_t first_seq = next_seq_;
+    const int64_t bytes_before = total_payload_bytes_;
     const int64_t now = ToMicros(options_.clock());
     std::vector<AppendResult> results(appends.size());
     std::vector<absl::Status> task_status(tasks.size());
     std::vector<EventRecord> stored;
-    int64_t added_bytes = 0;
     uint64_t duplicates = 0;
 
     absl::Status status = writer_->Exec("BEGIN IMMEDIATE");
     for (size_t j = 0; status.ok() && j < appends.size(); ++j) {
       status = InsertBatch(now, &appends[j].events, &results[j], &stored,
-                           &added_bytes, &duplicates);
+                           &duplicates);
     }
     for (size_t t = 0; status.ok() && t < tasks.size(); ++t) {
       task_status[t] = tasks[t].run();
       if (absl::IsUnavailable(task_status[t])) status = task_status[t];
     }
-    if (status.ok() && next_seq_ != first_seq) status = SaveLastSeq();
+    if (status.ok() &&
+        (next_seq_ != first_seq || total_payload_bytes_ != bytes_before)) {
+      status = SaveMeta();
+    }
     if (status.ok()) status = writer_->Exec("COMMIT");
 
     if (!status.ok()) {
@@ -629,6 +644,7 @@ class SqliteStore : public Store {
         writer_->Exec("ROLLBACK").IgnoreError();
       }
       next_seq_ = first_seq;
+      total_payload_bytes_ = bytes_before;
       stored.clear();
       failed_commits_.fetch_add(1, std::memory_order_relaxed);
       log::Warning("events", "write transaction failed",
@@ -636,7 +652,6 @@ class SqliteStore : public Store {
                     {"appends", absl::StrCat(appends.size())},
                     {"tasks", absl::StrCat(tasks.size())}});
     } else {
-      total_payload_bytes_ += added_bytes;
       transactions_.fetch_add(1, std::memory_order_relaxed);
       events_appended_.fetch_add(stored.size(), std::memory_order_relaxed);
       duplicates_.fetch_add(duplicates, std::memory_order_relaxed);
@@ -660,15 +675,18 @@ class SqliteStore : public Store {
   absl::Status InsertBatch(int64_t now, std::vector<EventRecord>* events,
                            AppendResult* result,
                            std::vector<EventRecord>* stored,
-                           int64_t* added_bytes, uint64_t* duplicates) {
+                           uint64_t* duplicates) {
     ASSIGN_OR_RETURN(sqlite3_stmt * seen,
                      writer_->Prepare("INSERT OR IGNORE INTO seen(id, "
                                       "stored_at) VALUES(?, ?)"));
     ASSIGN_OR_RETURN(
         sqlite3_stmt * insert,
         writer_->Prepare("INSERT INTO events(seq, id, kind, phone_number_id, "
-                         "waba_id, received_at, stored_at, size, payload) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                         "waba_id, received_at, stored_at, size) "
+                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+    ASSIGN_OR_RETURN(sqlite3_stmt * insert_payload,
+                     writer_->Prepare("INSERT INTO payloads(seq, payload) "
+                                      "VALUES(?, ?)"));
     result->items.resize(events->size());
     for (size_t i = 0; i < events->size(); ++i) {
       EventRecord& e = (*events)[i];
@@ -694,10 +712,15 @@ class SqliteStore : public Store {
         sqlite3_bind_int64(insert, 6, ToMicros(e.received_at));
         sqlite3_bind_int64(insert, 7, now);
         sqlite3_bind_int64(insert, 8, static_cast<int64_t>(e.payload.size()));
-        BindBlob(insert, 9, e.payload);
         RETURN_IF_ERROR(writer_->Run(insert, "append event"));
       }
-      *added_bytes += static_cast<int64_t>(e.payload.size());
+      {
+        ScopedStmt s(insert_payload);
+        sqlite3_bind_int64(insert_payload, 1, seq);
+        BindBlob(insert_payload, 2, e.payload);
+        RETURN_IF_ERROR(writer_->Run(insert_payload, "append payload"));
+      }
+      total_payload_bytes_ += static_cast<int64_t>(e.payload.size());
       e.cursor = EncodeSqliteCursor(seq);
       result->items[i].cursor = e.cursor;
       stored->push_back(std::move(e));
@@ -705,12 +728,17 @@ class SqliteStore : public Store {
     return absl::OkStatus();
   }
 
-  absl::Status SaveLastSeq() {
+  // Persists what Init would otherwise have to recompute by scanning the
+  // log: the last sequence issued (never reused, even if the newest events
+  // are pruned) and the payload bytes stored (the size budget).
+  absl::Status SaveMeta() {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
-                     writer_->Prepare("UPDATE meta SET value = ? WHERE key = "
-                                      "'last_seq'"));
+                     writer_->Prepare("UPDATE meta SET value = CASE key WHEN "
+                                      "'last_seq' THEN ? ELSE ? END WHERE key "
+                                      "IN ('last_seq', 'payload_bytes')"));
     ScopedStmt s(stmt);
     sqlite3_bind_int64(stmt, 1, next_seq_ - 1);
+    sqlite3_bind_int64(stmt, 2, total_payload_bytes_);
     return writer_->Run(stmt, "save position");
   }
 
@@ -737,10 +765,10 @@ class SqliteStore : public Store {
     std::vector<int64_t> redelivered;
     {
       std::string sql = absl::StrCat(
-          "SELECT p.deliveries, e.seq, e.id, e.kind, e.phone_number_id, "
-          "e.waba_id, e.received_at, e.payload FROM pending p JOIN events e "
-          "ON e.seq = p.seq WHERE p.grp = ? AND p.deadline <= ?",
-          FilterSql(filter, "e."), " ORDER BY p.seq LIMIT ?");
+          "SELECT pd.deliveries, ", kEventColumns,
+          " FROM pending pd CROSS JOIN events e ON e.seq = pd.seq CROSS JOIN "
+          "payloads p ON p.seq = e.seq WHERE pd.grp = ? AND pd.deadline <= ?",
+          FilterSql(filter, "e."), " ORDER BY pd.seq LIMIT ?");
       ASSIGN_OR_RETURN(sqlite3_stmt * stmt, writer_->Prepare(sql));
       ScopedStmt s(stmt);
       BindText(stmt, 1, group);
@@ -788,9 +816,9 @@ class SqliteStore : public Store {
     const size_t wanted = max - claimed->size();
     const size_t first_new = claimed->size();
     {
-      std::string sql =
-          absl::StrCat("SELECT ", kEventColumns, " FROM events WHERE seq > ?",
-                       FilterSql(filter, ""), " ORDER BY seq LIMIT ?");
+      std::string sql = absl::StrCat(
+          "SELECT ", kEventColumns, " FROM ", kEventsJoin, " WHERE e.seq > ?",
+          FilterSql(filter, "e."), " ORDER BY e.seq LIMIT ?");
       ASSIGN_OR_RETURN(sqlite3_stmt * stmt, writer_->Prepare(sql));
       ScopedStmt s(stmt);
       sqlite3_bind_int64(stmt, 1, position);
@@ -874,6 +902,7 @@ class SqliteStore : public Store {
     }
     if (pruned > 0) {
       for (const char* sql : {"DELETE FROM events WHERE seq <= ?",
+                              "DELETE FROM payloads WHERE seq <= ?",
                               "DELETE FROM pending WHERE seq <= ?"}) {
         ASSIGN_OR_RETURN(sqlite3_stmt * del, writer_->Prepare(sql));
         ScopedStmt s(del);
@@ -935,6 +964,9 @@ class SqliteStore : public Store {
     const int64_t bytes_before = total_payload_bytes_;
     absl::Status status = writer_->Exec("BEGIN IMMEDIATE");
     if (status.ok()) status = RetentionStep(kRetentionChunk, &result, &more);
+    if (status.ok() && total_payload_bytes_ != bytes_before) {
+      status = SaveMeta();
+    }
     if (status.ok()) status = writer_->Exec("COMMIT");
     if (!status.ok()) {
       if (!sqlite3_get_autocommit(writer_->db())) {
