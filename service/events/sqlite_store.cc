@@ -30,6 +30,9 @@ constexpr size_t kCursorHexDigits = 16;
 // Rows examined per automatic retention transaction, so pruning a large
 // backlog never stalls appends for long.
 constexpr int64_t kRetentionChunk = 20000;
+// WAL size (pages) at which the checkpoint thread copies the WAL back into
+// the database file.
+constexpr int kCheckpointPages = 4000;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
@@ -257,6 +260,11 @@ class SqliteStore : public Store {
       stopping_ = true;
     }
     if (writer_thread_.joinable()) writer_thread_.join();
+    {
+      absl::MutexLock lock(&checkpoint_mu_);
+      checkpoint_stopping_ = true;
+    }
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
   }
 
   absl::Status Init() {
@@ -266,8 +274,11 @@ class SqliteStore : public Store {
     // which is what makes Append's acknowledgement a durability promise.
     RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=FULL"));
-    // Fewer, larger checkpoints: each one syncs the database file too.
-    RETURN_IF_ERROR(writer_->Exec("PRAGMA wal_autocheckpoint=4000"));
+    // Checkpoints (copying the WAL into the database file and syncing it)
+    // run on their own thread and connection, so commits, and with them
+    // webhook acknowledgements, never wait for one.
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA wal_autocheckpoint=0"));
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_size_limit=67108864"));
     RETURN_IF_ERROR(writer_->Exec("PRAGMA cache_size=-32000"));
     RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     absl::Status schema = writer_->Exec(kSchema);
@@ -291,6 +302,11 @@ class SqliteStore : public Store {
       total_payload_bytes_ = sqlite3_column_int64(last, 1);
     }
     next_retention_ = absl::Now() + options_.retention_interval;
+    ASSIGN_OR_RETURN(checkpointer_,
+                     Connection::Open(path_, false, options_.lock_timeout));
+    RETURN_IF_ERROR(checkpointer_->Exec("PRAGMA synchronous=FULL"));
+    sqlite3_wal_hook(writer_->db(), &SqliteStore::OnWalCommit, this);
+    checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
     writer_thread_ = std::thread([this] { WriterLoop(); });
     writer_thread_id_ = writer_thread_.get_id();
     return absl::OkStatus();
@@ -587,6 +603,42 @@ class SqliteStore : public Store {
     }
     finished.WaitForNotification();
     return status;
+  }
+
+  // sqlite3_wal_hook: runs on the writer thread after each commit.
+  static int OnWalCommit(void* self, sqlite3*, const char*, int wal_pages) {
+    if (wal_pages >= kCheckpointPages) {
+      auto* store = static_cast<SqliteStore*>(self);
+      absl::MutexLock lock(&store->checkpoint_mu_);
+      store->checkpoint_requested_ = true;
+    }
+    return SQLITE_OK;
+  }
+
+  bool CheckpointWantedLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(checkpoint_mu_) {
+    return checkpoint_requested_ || checkpoint_stopping_;
+  }
+
+  void CheckpointLoop() {
+    while (true) {
+      {
+        absl::MutexLock lock(&checkpoint_mu_);
+        checkpoint_mu_.Await(
+            absl::Condition(this, &SqliteStore::CheckpointWantedLocked));
+        if (checkpoint_stopping_) return;
+        checkpoint_requested_ = false;
+      }
+      // PASSIVE never blocks the writer: it copies what it can; the writer
+      // restarts the WAL from its beginning once everything is copied.
+      int rc = sqlite3_wal_checkpoint_v2(checkpointer_->db(), nullptr,
+                                         SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                         nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        log::Warning("events", "checkpoint failed",
+                     {{"error", sqlite3_errmsg(checkpointer_->db())}});
+      }
+    }
   }
 
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -997,6 +1049,12 @@ class SqliteStore : public Store {
   int64_t total_payload_bytes_ = 0;
   std::thread writer_thread_;
   std::thread::id writer_thread_id_;
+
+  std::unique_ptr<Connection> checkpointer_;  // checkpoint thread only
+  std::thread checkpoint_thread_;
+  absl::Mutex checkpoint_mu_;
+  bool checkpoint_requested_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
+  bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

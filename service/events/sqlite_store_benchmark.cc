@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,18 @@ namespace wagate::events {
 namespace {
 
 constexpr int kEventsPerIteration = 20000;
+
+// Bytes this process caused to be written to storage (Linux), to see the
+// write amplification per event independently of the disk's speed.
+int64_t StorageBytesWritten() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  int64_t value = 0;
+  while (io >> key >> value) {
+    if (key == "write_bytes:") return value;
+  }
+  return 0;
+}
 
 void BM_AppendDurable(benchmark::State& state) {
   const int batch_size = static_cast<int>(state.range(0));
@@ -40,6 +53,7 @@ void BM_AppendDurable(benchmark::State& state) {
   const std::string payload(1000, 'x');
   int64_t next_id = 0;
   const uint64_t tx_before = (*store)->Stats().transactions;
+  const int64_t written_before = StorageBytesWritten();
   for (auto _ : state) {
     const int batches = kEventsPerIteration / batch_size;
     std::atomic<int> pending{batches};
@@ -67,7 +81,11 @@ void BM_AppendDurable(benchmark::State& state) {
     }
   }
   const uint64_t txs = (*store)->Stats().transactions - tx_before;
+  const double events =
+      static_cast<double>(state.iterations()) * kEventsPerIteration;
   state.SetItemsProcessed(state.iterations() * kEventsPerIteration);
+  state.counters["written_bytes_per_event"] =
+      (StorageBytesWritten() - written_before) / events;
   state.counters["events_per_tx"] =
       txs ? static_cast<double>(state.iterations() * kEventsPerIteration) / txs
           : 0;

@@ -93,7 +93,7 @@ class SqliteStoreTest : public ::testing::Test {
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("sqlite_store_test_", getpid()) / info->name();
+           absl::StrCat("sqlite_store_test_", getpid(), "_", info->name());
     std::filesystem::remove_all(dir_);
     path_ = (dir_ / "store" / "events.db").string();
     options_.clock = [clock = clock_] { return clock->Now(); };

@@ -14,10 +14,13 @@ using ::testing::HasSubstr;
 TEST(OpenStoreTest, SqliteCreatesParentDirectories) {
   std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
                               "open_store_test" / "a" / "b";
-  std::filesystem::remove_all(dir.parent_path().parent_path());
+  const std::filesystem::path root = dir.parent_path().parent_path();
+  std::filesystem::remove_all(root);
   auto store = OpenStore("sqlite:" + (dir / "events.db").string());
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_TRUE(std::filesystem::exists(dir / "events.db"));
+  store->reset();
+  std::filesystem::remove_all(root);
 }
 
 TEST(OpenStoreTest, RedisIsNotBuiltYet) {
