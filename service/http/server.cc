@@ -526,8 +526,7 @@ void Connection::OnWrite(beast::error_code ec) {
     Close();
     return;
   }
-  response_.body().clear();
-  response_.body().shrink_to_fit();
+  response_ = {};  // frees the body while the connection idles
   WaitIdle();
 }
 

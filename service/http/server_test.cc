@@ -536,6 +536,31 @@ TEST_F(ServerTest, IdleTimeoutIsNotHeaderTimeout) {
   EXPECT_TRUE(c.Read().has_value());
 }
 
+TEST_F(ServerTest, WriteTimeoutClosesStalledReader) {
+  ServerOptions options = ShortOptions();
+  options.write_timeout = absl::Milliseconds(300);
+  absl::Notification called;
+  StartServer(options, [&](Server& s) {
+    s.Handle("GET", "/big", [&](Request, Responder r) {
+      called.Notify();
+      // Far more than loopback socket buffers hold, so the write stalls.
+      r(TextResponse(200, std::string(64 << 20, 'x')));
+    });
+  });
+  RawClient c(server_->port());
+  c.Send(Get("/big"));  // and never read
+  ASSERT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  // Still writing well after the response started, then cut off.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(server_->stats().connections_open, 1u);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (server_->stats().connections_open != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(server_->stats().connections_open, 0u);
+}
+
 TEST_F(ServerTest, MaxConnections) {
   ServerOptions options = ShortOptions();
   options.max_connections = 1;
