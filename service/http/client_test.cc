@@ -129,7 +129,9 @@ class TestServer {
         requests_.push_back(request);
       }
       if (mode_ == Mode::kCloseAfterRequest) {
-        socket.close(ec);
+        // FIN without an answer; the descriptor stays open until the server
+        // is destroyed so ~TestServer never touches a reused number.
+        socket.shutdown(tcp::socket::shutdown_both, ec);
         return;
       }
       if (mode_ == Mode::kNeverAnswer) continue;  // read on, never write
