@@ -205,8 +205,12 @@ class Connection {
     if (rc == SQLITE_OK) return absl::OkStatus();
     std::string text = message ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
+    // Name the statement (its first line) so the operator sees what failed.
+    absl::string_view what(sql);
+    what = what.substr(0, std::min(what.find('\n'), size_t{40}));
+    if (what.empty()) what = "schema";
     return absl::UnavailableError(
-        absl::StrCat("event store: ", sqlite3_errstr(rc), ": ", text));
+        absl::StrCat("event store: ", what, " failed: ", text));
   }
 
   // A cached prepared statement for `sql`.

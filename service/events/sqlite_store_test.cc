@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -591,6 +592,48 @@ TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailableThenRecovers) {
   EXPECT_THAT(ReadAllIds(store), ElementsAre("a", "b", "c"));
   EXPECT_EQ(store.BeginIdempotent("k", absl::Hours(1))->state,
             IdempotencyState::kNew);
+}
+
+// Runs in a child process (the file size limit is per process): returns 0
+// if an I/O failure while writing gives UNAVAILABLE, stores nothing of the
+// batch, and the store works again once the limit is lifted.
+int AppendUnderFileSizeLimit(const std::string& path) {
+  signal(SIGXFSZ, SIG_IGN);  // failed writes return EFBIG instead of killing
+  auto store = OpenSqliteStore(path, StoreOptions());
+  if (!store.ok()) return 10;
+  if (!AppendSync(**store, {MakeEvent("before")}).ok()) return 11;
+  // Nothing more may be written to any file of the store.
+  rlimit limit;
+  getrlimit(RLIMIT_FSIZE, &limit);
+  const rlim_t saved = limit.rlim_cur;
+  limit.rlim_cur = 0;
+  if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return 12;
+  std::vector<EventRecord> big;
+  for (int i = 0; i < 200; ++i) {
+    big.push_back(MakeEvent(absl::StrCat("big", i), "message", "111", 4000));
+  }
+  auto failed = AppendSync(**store, big);
+  if (failed.status().code() != absl::StatusCode::kUnavailable) return 13;
+  limit.rlim_cur = saved;
+  if (setrlimit(RLIMIT_FSIZE, &limit) != 0) return 14;
+  auto ok = AppendSync(**store, big);
+  if (!ok.ok()) return 15;
+  if (ok->items[0].duplicate) return 16;  // the failed batch left no id
+  std::vector<std::string> ids = ReadAllIds(**store);
+  if (ids.size() != 201 || ids[0] != "before") return 17;
+  return 0;
+}
+
+TEST_F(SqliteStoreTest, WriteFailureGivesUnavailableThenRecovers) {
+  std::filesystem::create_directories(
+      std::filesystem::path(path_).parent_path());
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(AppendUnderFileSizeLimit(path_));
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus)) << wstatus;
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "see AppendUnderFileSizeLimit";
 }
 
 TEST_F(SqliteStoreTest, FullQueueFailsFast) {
