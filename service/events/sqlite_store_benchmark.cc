@@ -1,7 +1,8 @@
 // Durable append throughput of the SQLite store per Append batch size, with
-// ~1 KB events. Appends are issued asynchronously (many in flight, as
-// concurrent webhook POSTs would), so group commit folds them into few
-// transactions. Run:
+// ~1 KB events. Appends are issued asynchronously, as concurrent webhook POSTs
+// would be, so group commit folds them into few transactions. The second
+// argument bounds the batches in flight (like a bounded number of concurrent
+// POSTs, each waiting for its acknowledgement); 0 = all at once. Run:
 //   build/<dir>/service/events/events_store_benchmark [--benchmark_filter=...]
 // The database goes to $TMPDIR (default /tmp): put it on the disk you mean to
 // measure.
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "benchmark/benchmark.h"
@@ -39,6 +41,7 @@ int64_t StorageBytesWritten() {
 
 void BM_AppendDurable(benchmark::State& state) {
   const int batch_size = static_cast<int>(state.range(0));
+  const int max_in_flight = static_cast<int>(state.range(1));
   const char* tmp = std::getenv("TMPDIR");
   std::filesystem::path dir = std::filesystem::path(tmp ? tmp : "/tmp") /
                               absl::StrCat("wagate_events_bench_", getpid());
@@ -59,7 +62,17 @@ void BM_AppendDurable(benchmark::State& state) {
     std::atomic<int> pending{batches};
     std::atomic<int> failed{0};
     absl::Notification done;
+    absl::Mutex mu;
+    int in_flight = 0;
+    auto has_room = [&]() {
+      return max_in_flight == 0 || in_flight < max_in_flight;
+    };
     for (int b = 0; b < batches; ++b) {
+      {
+        absl::MutexLock lock(&mu);
+        mu.Await(absl::Condition(&has_room));
+        ++in_flight;
+      }
       std::vector<EventRecord> batch(batch_size);
       for (auto& e : batch) {
         e.id = absl::StrCat("wamid.HBgLMTU1NTAxMjM0NTY3FQIAEhgg", next_id++);
@@ -71,6 +84,10 @@ void BM_AppendDurable(benchmark::State& state) {
       }
       (*store)->Append(std::move(batch), [&](absl::StatusOr<AppendResult> r) {
         if (!r.ok()) ++failed;
+        {
+          absl::MutexLock lock(&mu);
+          --in_flight;
+        }
         if (--pending == 0) done.Notify();
       });
     }
@@ -93,10 +110,14 @@ void BM_AppendDurable(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_AppendDurable)
-    ->Arg(1)
-    ->Arg(10)
-    ->Arg(100)
-    ->Arg(1000)
+    ->ArgNames({"batch", "in_flight"})
+    ->Args({1, 0})
+    ->Args({10, 0})
+    ->Args({100, 0})
+    ->Args({1000, 0})
+    ->Args({1, 256})
+    ->Args({10, 64})
+    ->Args({100, 16})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
