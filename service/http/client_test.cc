@@ -140,8 +140,18 @@ class TestServer {
     }
   }
 
-  // /status/NNN answers NNN; anything else 200 echoing the request.
+  // /status/NNN answers NNN; /chunked a chunked body; /size the body's
+  // length; anything else 200 echoing the request.
   static std::string Answer(const SeenRequest& r) {
+    if (r.target == "/chunked") {
+      return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    }
+    if (r.target == "/size") {
+      std::string body = std::to_string(r.body.size());
+      return absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", body.size(),
+                          "\r\n\r\n", body);
+    }
     int status = 200;
     if (absl::StartsWith(r.target, "/status/")) {
       (void)absl::SimpleAtoi(r.target.substr(8), &status);
@@ -294,6 +304,25 @@ TEST(ClientTest, OtherMethodsAndEmptyPost) {
   EXPECT_EQ(seen[2].headers["content-length"], "0");
   EXPECT_EQ(seen[3].method, "GET");
   EXPECT_EQ(seen[3].body, "");
+}
+
+TEST(ClientTest, ChunkedResponseAndLargeRequestBody) {
+  TestServer server;
+  IoThreads io;
+  Client client(io.io);
+  auto chunked = SendAndWait(client, {.url = server.Url("/chunked")});
+  ASSERT_TRUE(chunked.ok()) << chunked.status();
+  EXPECT_EQ(chunked->body, "hello world");
+  // Larger than socket buffers: curl has to wait for writability.
+  std::string big(8 << 20, 'x');
+  auto sized = SendAndWait(
+      client, {.method = "POST", .url = server.Url("/size"), .body = big});
+  ASSERT_TRUE(sized.ok()) << sized.status();
+  EXPECT_EQ(sized->body, std::to_string(big.size()));
+  auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].body, big);
+  EXPECT_EQ(seen[1].headers.count("expect"), 0u);
 }
 
 TEST(ClientTest, ErrorStatusesAreResponses) {
