@@ -276,7 +276,18 @@ class SqliteStore : public Store {
                      Connection::Open(path_, true, options_.lock_timeout));
     // WAL + synchronous=FULL: every COMMIT fsyncs the WAL before returning,
     // which is what makes Append's acknowledgement a durability promise.
-    RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode=WAL"));
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * wal,
+                       writer_->Prepare("PRAGMA journal_mode=WAL"));
+      ScopedStmt s(wal);
+      ASSIGN_OR_RETURN(bool row, writer_->Step(wal, "enable WAL"));
+      // SQLite keeps the old mode silently where WAL is impossible (e.g. no
+      // shared memory on some network file systems).
+      if (!row || ColumnString(wal, 0) != "wal") {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "event store \"", path_, "\": cannot use WAL journal mode here"));
+      }
+    }
     RETURN_IF_ERROR(writer_->Exec("PRAGMA synchronous=FULL"));
     // Checkpoints (copying the WAL into the database file and syncing it)
     // run on their own thread and connection, so commits, and with them

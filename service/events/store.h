@@ -158,7 +158,13 @@ class Store {
   // Calls `listener` on the writer thread after each commit with the newly
   // stored events (never duplicates), in cursor order, before the Append
   // `done` callbacks of that commit. It must be quick and must not call
-  // AddListener/RemoveListener.
+  // AddListener/RemoveListener or the consumer-group and idempotency methods
+  // (they would wait for the writer thread; they return FAILED_PRECONDITION).
+  // Append and ReadAfter are fine.
+  //
+  // Gap-free catch-up then live tail: add the listener first and buffer what
+  // it delivers; page with ReadAfter until a page comes back short; then
+  // replay the buffer, skipping events whose cursor is <= the last one read.
   virtual ListenerId AddListener(Listener listener) = 0;
   // After it returns, the listener is not running and will not be called.
   virtual void RemoveListener(ListenerId id) = 0;
@@ -199,7 +205,10 @@ class Store {
 
   // Reserves `key` for `ttl` if it is unknown or expired (kNew), else
   // reports kInProgress or kDone with the stored result. A caller that got
-  // kInProgress may poll again later.
+  // kInProgress may poll again later. A key whose holder crashed stays
+  // kInProgress until `ttl` passes: the request may have reached Meta, so
+  // resending would risk a duplicate. Keys are global to the store: prefix
+  // them with the client's identity.
   virtual absl::StatusOr<IdempotencyResult> BeginIdempotent(
       absl::string_view key, absl::Duration ttl) = 0;
   // Stores the result of a key reserved with kNew; it is returned to repeats
