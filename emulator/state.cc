@@ -391,6 +391,34 @@ void State::SetEnforceWindow(bool on) {
   enforce_window_ = on;
 }
 
+bool State::UpdatePhoneNumber(absl::string_view id,
+                              const std::function<void(PhoneNumber&)>& fn) {
+  absl::MutexLock lock(&mu_);
+  auto it = numbers_.find(std::string(id));
+  if (it == numbers_.end()) return false;
+  fn(it->second);
+  return true;
+}
+
+bool State::SetThroughput(absl::string_view id, double mps,
+                          absl::string_view level) {
+  absl::MutexLock lock(&mu_);
+  auto it = numbers_.find(std::string(id));
+  if (it == numbers_.end()) return false;
+  it->second.throughput_level = std::string(level);
+  throughput_[it->first]->set_limit(mps);
+  return true;
+}
+
+bool State::UpdateTemplate(absl::string_view id,
+                           const std::function<void(Template&)>& fn) {
+  absl::MutexLock lock(&mu_);
+  auto it = templates_.find(std::string(id));
+  if (it == templates_.end()) return false;
+  fn(it->second);
+  return true;
+}
+
 bool State::FindTemplate(absl::string_view name, absl::string_view language,
                          Template* out) const {
   absl::MutexLock lock(&mu_);

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -142,7 +143,17 @@ class State {
   void SetFaults(const Faults& faults);
   void SetEnforceWindow(bool on);
 
+  // Applies `fn` to phone number `id` under the lock; false if unknown.
+  bool UpdatePhoneNumber(absl::string_view id,
+                         const std::function<void(PhoneNumber&)>& fn);
+
+  // Sets the throughput of number `id` (a THROUGHPUT_UPGRADE).
+  bool SetThroughput(absl::string_view id, double mps, absl::string_view level);
+
   // Templates.
+  // Applies `fn` to template `id` under the lock; false if unknown.
+  bool UpdateTemplate(absl::string_view id,
+                      const std::function<void(Template&)>& fn);
   bool FindTemplate(absl::string_view name, absl::string_view language,
                     Template* out) const;
   bool GetTemplateById(absl::string_view id, Template* out) const;
