@@ -1,0 +1,300 @@
+#include "service/messaging/pacer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+
+namespace wagate::messaging {
+namespace {
+
+// Pair buckets untouched for this long are full again and can be forgotten.
+constexpr uint64_t kPruneEvery = 4096;
+
+}  // namespace
+
+std::shared_ptr<Pacer> Pacer::Create(boost::asio::any_io_executor executor,
+                                     Options options) {
+  return std::shared_ptr<Pacer>(
+      new Pacer(std::move(executor), std::move(options)));
+}
+
+Pacer::Pacer(boost::asio::any_io_executor executor, Options options)
+    : options_([&] {
+        if (!options.clock) options.clock = [] { return absl::Now(); };
+        if (options.default_mps < 1) options.default_mps = 1;
+        if (options.pair_burst < 1) options.pair_burst = 1;
+        return std::move(options);
+      }()),
+      executor_(std::move(executor)) {}
+
+Pacer::~Pacer() = default;
+
+Pacer::Number& Pacer::NumberLocked(absl::string_view id) {
+  auto [it, inserted] = numbers_.try_emplace(id);
+  if (inserted) it->second.mps = options_.default_mps;
+  return it->second;
+}
+
+absl::Time Pacer::EstimateGrantLocked(const Number& n, size_t position,
+                                      absl::Time now) const {
+  // Grant g_k (k = 0 for the next one) may happen once the grant mps
+  // earlier is out of the window: g_k = max(now, g_{k-mps} + window), where
+  // negative indexes are the logged grants.
+  const int64_t mps = n.mps;
+  const int64_t size = static_cast<int64_t>(n.grants.size());
+  int64_t k = static_cast<int64_t>(position);
+  absl::Duration add;
+  int64_t idx = size + k - mps;
+  if (idx >= size) {
+    int64_t rounds = (idx - size) / mps + 1;
+    idx -= rounds * mps;
+    add = options_.window * rounds;
+  }
+  absl::Time base = idx < 0 ? now : n.grants[idx] + options_.window;
+  return std::max(now, base + add);
+}
+
+Pacer::Pair& Pacer::PairLocked(const std::string& key, absl::Time now) {
+  auto [it, inserted] = pairs_.try_emplace(key);
+  Pair& p = it->second;
+  if (inserted) {
+    p.tokens = options_.pair_burst;
+    p.updated = now;
+    return p;
+  }
+  if (now > p.updated) {
+    p.tokens = std::min<double>(
+        options_.pair_burst,
+        p.tokens + absl::FDivDuration(now - p.updated, options_.pair_interval));
+    p.updated = now;
+  }
+  return p;
+}
+
+void Pacer::PrunePairsLocked(absl::Time now) {
+  const absl::Duration full = options_.pair_interval * options_.pair_burst;
+  for (auto it = pairs_.begin(); it != pairs_.end();) {
+    if (it->second.tokens >= 0 && now - it->second.updated > full) {
+      pairs_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Pacer::Acquire(absl::string_view phone_number_id,
+                    absl::string_view recipient, absl::Time deadline,
+                    Callback done) {
+  std::vector<Ready> ready;
+  absl::Duration pair_wait;
+  std::string number_id(phone_number_id);
+  Waiter waiter;
+  {
+    absl::ReleasableMutexLock lock(&mu_);
+    if (shut_down_) {
+      lock.Release();
+      done(absl::UnavailableError("the gateway is shutting down"),
+           absl::ZeroDuration());
+      return;
+    }
+    const absl::Time now = options_.clock();
+    if (++acquires_since_prune_ >= kPruneEvery) {
+      acquires_since_prune_ = 0;
+      PrunePairsLocked(now);
+    }
+    Number& n = NumberLocked(number_id);
+    waiter.pair_key = absl::StrCat(number_id, "/", recipient);
+    Pair& pair = PairLocked(waiter.pair_key, now);
+    absl::Time pair_ready =
+        pair.tokens >= 1 ? now
+                         : now + options_.pair_interval * (1.0 - pair.tokens);
+    absl::Time number_ready = EstimateGrantLocked(n, n.queue.size(), now);
+    absl::Time grant = std::max(pair_ready, number_ready);
+    if (grant > deadline) {
+      ++stats_.denied;
+      absl::Duration delay = grant - now;
+      bool pair_limited = pair_ready > deadline;
+      lock.Release();
+      done(absl::ResourceExhaustedError(absl::StrCat(
+               pair_limited
+                   ? "pair rate limit: too many messages to this recipient "
+                     "from phone_number_id "
+                   : "throughput limit of phone_number_id ",
+               number_id, "; retry in ",
+               absl::FormatDuration(absl::Ceil(delay, absl::Milliseconds(1))))),
+           delay);
+      return;
+    }
+    pair.tokens -= 1;  // reserved (may go into debt: the wait below pays it)
+    waiter.deadline = deadline;
+    waiter.enqueued = now;
+    waiter.done = std::move(done);
+    pair_wait = pair_ready - now;
+    if (pair_wait <= absl::ZeroDuration()) {
+      n.queue.push_back(std::move(waiter));
+      PumpLocked(number_id, n, now, &ready);
+    } else {
+      ++pair_waiting_;
+    }
+  }
+  if (pair_wait > absl::ZeroDuration()) {
+    std::weak_ptr<Pacer> weak = weak_from_this();
+    auto w = std::make_shared<Waiter>(std::move(waiter));
+    auto fn = [weak, number_id, w] {
+      if (auto self = weak.lock()) {
+        {
+          absl::MutexLock lock(&self->mu_);
+          --self->pair_waiting_;
+        }
+        self->Enqueue(number_id, std::move(*w));
+      }
+    };
+    if (options_.scheduler) {
+      options_.scheduler(pair_wait, std::move(fn));
+    } else {
+      auto timer = std::make_shared<boost::asio::steady_timer>(executor_);
+      timer->expires_after(absl::ToChronoNanoseconds(pair_wait));
+      timer->async_wait([timer, fn = std::move(fn)](
+                            const boost::system::error_code&) { fn(); });
+    }
+  }
+  RunReady(ready);
+}
+
+void Pacer::Enqueue(const std::string& number_id, Waiter waiter) {
+  std::vector<Ready> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) {
+      ready.emplace_back(
+          std::move(waiter.done),
+          absl::UnavailableError("the gateway is shutting down"));
+    } else {
+      Number& n = NumberLocked(number_id);
+      n.queue.push_back(std::move(waiter));
+      PumpLocked(number_id, n, options_.clock(), &ready);
+    }
+  }
+  RunReady(ready);
+}
+
+void Pacer::Wake(const std::string& number_id) {
+  std::vector<Ready> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = numbers_.find(number_id);
+    if (it == numbers_.end()) return;
+    it->second.wake_at = absl::InfiniteFuture();
+    PumpLocked(number_id, it->second, options_.clock(), &ready);
+  }
+  RunReady(ready);
+}
+
+void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
+                       std::vector<Ready>* ready) {
+  const absl::Time window_start = now - options_.window;
+  while (!n.grants.empty() && n.grants.front() <= window_start) {
+    n.grants.pop_front();
+  }
+  while (!n.queue.empty()) {
+    Waiter& w = n.queue.front();
+    if (w.deadline < now) {
+      // The estimate at Acquire was too optimistic (e.g. the limit was
+      // lowered); give the pair token back, nothing was sent.
+      auto pit = pairs_.find(w.pair_key);
+      if (pit != pairs_.end()) pit->second.tokens += 1;
+      ++stats_.denied;
+      ready->emplace_back(std::move(w.done),
+                          absl::ResourceExhaustedError(absl::StrCat(
+                              "throughput limit of phone_number_id ", number_id,
+                              ": no capacity before the deadline")));
+      n.queue.pop_front();
+      continue;
+    }
+    if (static_cast<int>(n.grants.size()) >= n.mps) break;
+    n.grants.push_back(now);
+    ++stats_.granted;
+    if (now != w.enqueued) {
+      ++stats_.granted_waited;
+      stats_.total_wait += now - w.enqueued;
+    }
+    ready->emplace_back(std::move(w.done), absl::OkStatus());
+    n.queue.pop_front();
+  }
+  // Keep the log at most mps long: older grants cannot matter.
+  while (static_cast<int>(n.grants.size()) > n.mps) n.grants.pop_front();
+  if (n.queue.empty()) return;
+  const absl::Time next = n.grants.front() + options_.window;
+  if (next >= n.wake_at) return;  // an earlier timer is already armed
+  n.wake_at = next;
+  std::weak_ptr<Pacer> weak = weak_from_this();
+  auto fn = [weak, number_id] {
+    if (auto self = weak.lock()) self->Wake(number_id);
+  };
+  // A grant exactly at the window edge is allowed once strictly past it;
+  // wake a hair later so the front grant has left the window.
+  const absl::Duration delay =
+      std::max(absl::ZeroDuration(), next - now) + absl::Microseconds(50);
+  if (options_.scheduler) {
+    options_.scheduler(delay, std::move(fn));
+  } else {
+    auto timer = std::make_shared<boost::asio::steady_timer>(executor_);
+    timer->expires_after(absl::ToChronoNanoseconds(delay));
+    timer->async_wait([timer, fn = std::move(fn)](
+                          const boost::system::error_code&) { fn(); });
+  }
+}
+
+void Pacer::RunReady(std::vector<Ready>& ready) {
+  for (auto& [done, status] : ready) done(status, absl::ZeroDuration());
+}
+
+void Pacer::SetThroughput(absl::string_view phone_number_id, int mps) {
+  std::vector<Ready> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    std::string id(phone_number_id);
+    Number& n = NumberLocked(id);
+    n.mps = std::max(1, mps);
+    n.wake_at = absl::InfiniteFuture();  // re-arm for the new limit
+    PumpLocked(id, n, options_.clock(), &ready);
+  }
+  RunReady(ready);
+}
+
+int Pacer::Throughput(absl::string_view phone_number_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = numbers_.find(phone_number_id);
+  return it == numbers_.end() ? options_.default_mps : it->second.mps;
+}
+
+void Pacer::Shutdown() {
+  std::vector<Ready> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+    for (auto& [id, n] : numbers_) {
+      for (Waiter& w : n.queue) {
+        ready.emplace_back(
+            std::move(w.done),
+            absl::UnavailableError("the gateway is shutting down"));
+      }
+      n.queue.clear();
+    }
+  }
+  RunReady(ready);
+}
+
+PacerStats Pacer::Stats() const {
+  absl::MutexLock lock(&mu_);
+  PacerStats s = stats_;
+  s.waiting = pair_waiting_;
+  for (const auto& [id, n] : numbers_) s.waiting += n.queue.size();
+  return s;
+}
+
+}  // namespace wagate::messaging

@@ -1,0 +1,152 @@
+// Pacer: keeps sends within Meta's rate limits before they reach Graph
+// (CLOUD_API.md §5), so a burst is smoothed here instead of being refused
+// with 130429 / 131056.
+//
+// Two limits, both enforced:
+//  - per phone number: never more than its mps grants in ANY sliding window
+//    of one second (a log of the last mps grant times, not a token bucket:
+//    a bucket would allow 2×mps across a window boundary, and both Meta and
+//    the emulator count a sliding window);
+//  - per (phone number, recipient) pair: a token bucket of 45 refilled at one
+//    token per 6 s (burst 45, then 1 per 6 s).
+//
+// Acquire grants at once, or later from a timer when capacity frees (FIFO
+// per number among requests whose pair limit allows them; no thread is
+// blocked and nothing polls), or fails at once with RESOURCE_EXHAUSTED and a
+// retry delay when the wait would pass the request's deadline.
+//
+// Usage:
+//   auto pacer = Pacer::Create(io.get_executor(), Pacer::Options{});
+//   pacer->SetThroughput("106540352242922", 1000);
+//   pacer->Acquire("106540352242922", "16505551234", deadline,
+//                  [](absl::Status s, absl::Duration retry_delay) {
+//                    if (s.ok()) { /* send now */ }
+//                  });
+//
+// Thread-safe. Callbacks run without the pacer's lock held: inline on the
+// caller's thread for an immediate answer, else on the scheduler (the Asio
+// executor by default).
+#ifndef WAGATE_SERVICE_MESSAGING_PACER_H_
+#define WAGATE_SERVICE_MESSAGING_PACER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "boost/asio/any_io_executor.hpp"
+
+namespace wagate::messaging {
+
+struct PacerStats {
+  uint64_t granted = 0;         // all grants
+  uint64_t granted_waited = 0;  // grants that had to wait
+  uint64_t denied = 0;          // RESOURCE_EXHAUSTED (deadline too close)
+  absl::Duration total_wait;    // summed wait of granted_waited
+  uint64_t waiting = 0;         // requests waiting now
+};
+
+class Pacer : public std::enable_shared_from_this<Pacer> {
+ public:
+  // OK: send now. RESOURCE_EXHAUSTED: not within the deadline; retry_delay
+  // says when capacity is expected. UNAVAILABLE: the pacer shut down.
+  using Callback =
+      std::function<void(absl::Status, absl::Duration retry_delay)>;
+  // Runs `fn` after `delay` (not before). The default uses an Asio timer.
+  using Scheduler =
+      std::function<void(absl::Duration delay, std::function<void()> fn)>;
+
+  struct Options {
+    int default_mps = 80;  // for numbers without SetThroughput
+    int pair_burst = 45;
+    absl::Duration pair_interval = absl::Seconds(6);
+    absl::Duration window = absl::Seconds(1);
+    std::function<absl::Time()> clock;  // default absl::Now
+    Scheduler scheduler;                // default: Asio timer on the executor
+  };
+
+  static std::shared_ptr<Pacer> Create(boost::asio::any_io_executor executor,
+                                       Options options);
+  ~Pacer();
+
+  // Asks to send one message from `phone_number_id` to `recipient`; `done`
+  // runs exactly once.
+  void Acquire(absl::string_view phone_number_id, absl::string_view recipient,
+               absl::Time deadline, Callback done);
+
+  // Sets the number's messages-per-second limit (config, the throughput
+  // field, THROUGHPUT_UPGRADE). mps < 1 is treated as 1.
+  void SetThroughput(absl::string_view phone_number_id, int mps);
+  int Throughput(absl::string_view phone_number_id) const;
+
+  // Fails every waiting request with UNAVAILABLE; later Acquires fail too.
+  void Shutdown();
+
+  PacerStats Stats() const;
+
+  Pacer(const Pacer&) = delete;
+  Pacer& operator=(const Pacer&) = delete;
+
+ private:
+  struct Waiter {
+    std::string pair_key;
+    absl::Time deadline;
+    absl::Time enqueued;
+    Callback done;
+  };
+  struct Number {
+    int mps = 0;
+    std::deque<absl::Time> grants;  // the last <= mps grant times, ascending
+    std::deque<Waiter> queue;       // FIFO, pair limit already satisfied
+    absl::Time wake_at = absl::InfiniteFuture();  // pending timer, if any
+  };
+  struct Pair {
+    double tokens = 0;
+    absl::Time updated;
+  };
+  using Ready = std::pair<Callback, absl::Status>;
+
+  Pacer(boost::asio::any_io_executor executor, Options options);
+
+  Number& NumberLocked(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When the waiter at `position` in the number's queue is expected to be
+  // granted, if all ahead of it are granted as early as possible.
+  absl::Time EstimateGrantLocked(const Number& n, size_t position,
+                                 absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Refills and returns the pair's bucket.
+  Pair& PairLocked(const std::string& key, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Grants what the number's window allows now, fails expired waiters, and
+  // arms the timer for the rest. Collects callbacks into `ready`.
+  void PumpLocked(const std::string& number_id, Number& n, absl::Time now,
+                  std::vector<Ready>* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Enqueue(const std::string& number_id, Waiter waiter);
+  void Wake(const std::string& number_id);
+  void PrunePairsLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void RunReady(std::vector<Ready>& ready);
+
+  const Options options_;
+  boost::asio::any_io_executor executor_;
+
+  mutable absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_map<std::string, Number> numbers_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Pair> pairs_ ABSL_GUARDED_BY(mu_);
+  uint64_t acquires_since_prune_ ABSL_GUARDED_BY(mu_) = 0;
+  PacerStats stats_ ABSL_GUARDED_BY(mu_);
+  // Requests waiting for their pair limit (not yet in a number queue).
+  uint64_t pair_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace wagate::messaging
+
+#endif  // WAGATE_SERVICE_MESSAGING_PACER_H_

@@ -1,0 +1,298 @@
+#include "service/messaging/pacer.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "boost/asio/io_context.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace wagate::messaging {
+namespace {
+
+// A fake clock with a manual scheduler: timers run when the test advances
+// time past their due time.
+class FakeTime {
+ public:
+  absl::Time Now() const { return now_; }
+  void Schedule(absl::Duration delay, std::function<void()> fn) {
+    timers_.emplace(now_ + delay, std::move(fn));
+  }
+  // Advances to `t`, running due timers in due order at their due time.
+  void AdvanceTo(absl::Time t) {
+    while (!timers_.empty() && timers_.begin()->first <= t) {
+      auto node = timers_.extract(timers_.begin());
+      now_ = std::max(now_, node.key());
+      node.mapped()();
+    }
+    now_ = std::max(now_, t);
+  }
+  void Advance(absl::Duration d) { AdvanceTo(now_ + d); }
+  size_t pending() const { return timers_.size(); }
+
+ private:
+  absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
+  std::multimap<absl::Time, std::function<void()>> timers_;
+};
+
+struct Outcome {
+  bool done = false;
+  absl::Status status;
+  absl::Duration retry_delay;
+  absl::Time at;
+};
+
+class PacerTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<Pacer> MakePacer(int default_mps = 80) {
+    Pacer::Options options;
+    options.default_mps = default_mps;
+    options.clock = [this] { return time_.Now(); };
+    options.scheduler = [this](absl::Duration d, std::function<void()> fn) {
+      time_.Schedule(d, std::move(fn));
+    };
+    return Pacer::Create(io_.get_executor(), options);
+  }
+
+  // Starts an Acquire whose outcome lands in outcomes_[index].
+  void Acquire(Pacer& pacer, absl::string_view number, absl::string_view to,
+               absl::Duration timeout) {
+    size_t index = outcomes_.size();
+    outcomes_.emplace_back();
+    pacer.Acquire(number, to, time_.Now() + timeout,
+                  [this, index](absl::Status s, absl::Duration delay) {
+                    Outcome& o = outcomes_[index];
+                    EXPECT_FALSE(o.done) << "callback ran twice";
+                    o.done = true;
+                    o.status = s;
+                    o.retry_delay = delay;
+                    o.at = time_.Now();
+                  });
+  }
+
+  std::vector<absl::Time> GrantTimes() const {
+    std::vector<absl::Time> times;
+    for (const Outcome& o : outcomes_) {
+      if (o.done && o.status.ok()) times.push_back(o.at);
+    }
+    std::sort(times.begin(), times.end());
+    return times;
+  }
+
+  // The most grants in any half-open window [t, t + 1 s).
+  int MaxInAnyWindow(std::vector<absl::Time> times) const {
+    std::sort(times.begin(), times.end());
+    int best = 0;
+    size_t lo = 0;
+    for (size_t hi = 0; hi < times.size(); ++hi) {
+      while (times[hi] - times[lo] >= absl::Seconds(1)) ++lo;
+      best = std::max(best, static_cast<int>(hi - lo + 1));
+    }
+    return best;
+  }
+
+  boost::asio::io_context io_;
+  FakeTime time_;
+  std::deque<Outcome> outcomes_;
+};
+
+TEST_F(PacerTest, GrantsUpToMpsAtOnceThenWaits) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 10);
+  for (int i = 0; i < 12; ++i) {
+    Acquire(*pacer, "1", absl::StrCat("r", i), absl::Seconds(10));
+  }
+  int done = 0;
+  for (const Outcome& o : outcomes_) done += o.done;
+  EXPECT_EQ(done, 10);
+  time_.Advance(absl::Milliseconds(999));
+  done = 0;
+  for (const Outcome& o : outcomes_) done += o.done;
+  EXPECT_EQ(done, 10) << "granted before the first grants left the window";
+  time_.Advance(absl::Milliseconds(2));
+  for (const Outcome& o : outcomes_) EXPECT_TRUE(o.done && o.status.ok());
+}
+
+TEST_F(PacerTest, NeverMoreThanMpsInAnySlidingWindow) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 10);
+  // Irregular arrivals: a token bucket would let 2×mps through across a
+  // window boundary; the sliding log must not.
+  for (int step = 0; step < 400; ++step) {
+    int n = (step % 7 == 0) ? 9 : (step % 3);
+    for (int i = 0; i < n; ++i) {
+      Acquire(*pacer, "1", absl::StrCat("r", step, "_", i), absl::Hours(1));
+    }
+    time_.Advance(absl::Milliseconds(37));
+  }
+  time_.Advance(absl::Seconds(200));
+  std::vector<absl::Time> granted = GrantTimes();
+  EXPECT_EQ(granted.size(), outcomes_.size());
+  EXPECT_LE(MaxInAnyWindow(granted), 10);
+  EXPECT_EQ(MaxInAnyWindow(granted), 10);  // and it does use the capacity
+}
+
+TEST_F(PacerTest, TokenBucketBoundaryBurstIsRefused) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 10);
+  time_.Advance(absl::Milliseconds(900));
+  for (int i = 0; i < 10; ++i) Acquire(*pacer, "1", "a", absl::Seconds(5));
+  time_.Advance(absl::Milliseconds(150));  // a bucket would have refilled
+  for (int i = 0; i < 10; ++i) Acquire(*pacer, "1", "b", absl::Seconds(5));
+  int done = 0;
+  for (const Outcome& o : outcomes_) done += o.done;
+  EXPECT_EQ(done, 10);
+  time_.Advance(absl::Seconds(1));
+  EXPECT_LE(MaxInAnyWindow(GrantTimes()), 10);
+  EXPECT_EQ(GrantTimes().size(), 20u);
+}
+
+TEST_F(PacerTest, FifoPerNumber) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 1);
+  for (int i = 0; i < 5; ++i) {
+    Acquire(*pacer, "1", absl::StrCat("r", i), absl::Seconds(30));
+  }
+  time_.Advance(absl::Seconds(10));
+  for (int i = 1; i < 5; ++i) {
+    ASSERT_TRUE(outcomes_[i].done);
+    EXPECT_GT(outcomes_[i].at, outcomes_[i - 1].at) << i;
+  }
+}
+
+TEST_F(PacerTest, DeadlineTooCloseFailsAtOnceWithRetryDelay) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 2);
+  Acquire(*pacer, "1", "a", absl::Seconds(1));
+  Acquire(*pacer, "1", "b", absl::Seconds(1));
+  Acquire(*pacer, "1", "c", absl::Milliseconds(500));
+  ASSERT_TRUE(outcomes_[2].done);
+  EXPECT_EQ(outcomes_[2].status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(outcomes_[2].status.message()),
+              ::testing::HasSubstr("throughput"));
+  EXPECT_EQ(outcomes_[2].retry_delay, absl::Seconds(1));
+  // A later deadline waits instead.
+  Acquire(*pacer, "1", "d", absl::Seconds(2));
+  EXPECT_FALSE(outcomes_[3].done);
+  time_.Advance(absl::Milliseconds(1001));
+  EXPECT_TRUE(outcomes_[3].done && outcomes_[3].status.ok());
+  EXPECT_EQ(pacer->Stats().denied, 1u);
+}
+
+TEST_F(PacerTest, PairBurstOf45ThenOnePerSixSeconds) {
+  auto pacer = MakePacer(1000);
+  for (int i = 0; i < 45; ++i)
+    Acquire(*pacer, "1", "16505551234", absl::Seconds(1));
+  for (int i = 0; i < 45; ++i) {
+    ASSERT_TRUE(outcomes_[i].done && outcomes_[i].status.ok()) << i;
+  }
+  // The 46th to the same recipient: its token comes in 6 s.
+  Acquire(*pacer, "1", "16505551234", absl::Seconds(1));
+  ASSERT_TRUE(outcomes_[45].done);
+  EXPECT_EQ(outcomes_[45].status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(outcomes_[45].status.message()),
+              ::testing::HasSubstr("pair"));
+  EXPECT_EQ(outcomes_[45].retry_delay, absl::Seconds(6));
+  // Another recipient of the same number is not affected.
+  Acquire(*pacer, "1", "16505550000", absl::Seconds(1));
+  EXPECT_TRUE(outcomes_[46].done && outcomes_[46].status.ok());
+  // With a long deadline it waits for the token.
+  Acquire(*pacer, "1", "16505551234", absl::Seconds(20));
+  EXPECT_FALSE(outcomes_[47].done);
+  time_.Advance(absl::Milliseconds(5990));
+  EXPECT_FALSE(outcomes_[47].done);
+  time_.Advance(absl::Milliseconds(20));
+  EXPECT_TRUE(outcomes_[47].done && outcomes_[47].status.ok());
+  // And the next one 6 s after that.
+  Acquire(*pacer, "1", "16505551234", absl::Seconds(20));
+  time_.Advance(absl::Milliseconds(5900));
+  EXPECT_FALSE(outcomes_[48].done);
+  time_.Advance(absl::Milliseconds(200));
+  EXPECT_TRUE(outcomes_[48].done && outcomes_[48].status.ok());
+}
+
+TEST_F(PacerTest, PairWaiterDoesNotBlockOtherRecipients) {
+  auto pacer = MakePacer(1000);
+  for (int i = 0; i < 45; ++i) Acquire(*pacer, "1", "x", absl::Seconds(1));
+  Acquire(*pacer, "1", "x", absl::Seconds(60));  // waits 6 s
+  Acquire(*pacer, "1", "y", absl::Seconds(1));
+  EXPECT_FALSE(outcomes_[45].done);
+  EXPECT_TRUE(outcomes_[46].done && outcomes_[46].status.ok());
+}
+
+TEST_F(PacerTest, PairBucketRefillsToBurst) {
+  auto pacer = MakePacer(1000);
+  for (int i = 0; i < 45; ++i) Acquire(*pacer, "1", "x", absl::Seconds(1));
+  time_.Advance(absl::Seconds(45 * 6));
+  for (int i = 0; i < 45; ++i) Acquire(*pacer, "1", "x", absl::Seconds(1));
+  for (const Outcome& o : outcomes_) EXPECT_TRUE(o.done && o.status.ok());
+  Acquire(*pacer, "1", "x", absl::Seconds(1));
+  EXPECT_FALSE(outcomes_.back().status.ok());
+}
+
+TEST_F(PacerTest, NumbersAreIndependent) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 1);
+  pacer->SetThroughput("2", 1);
+  Acquire(*pacer, "1", "a", absl::Seconds(5));
+  Acquire(*pacer, "2", "a", absl::Seconds(5));
+  EXPECT_TRUE(outcomes_[0].done && outcomes_[1].done);
+  EXPECT_EQ(pacer->Throughput("1"), 1);
+  EXPECT_EQ(pacer->Throughput("3"), 80);
+}
+
+TEST_F(PacerTest, RaisingThroughputReleasesWaiters) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 1);
+  for (int i = 0; i < 5; ++i) {
+    Acquire(*pacer, "1", absl::StrCat("r", i), absl::Seconds(30));
+  }
+  EXPECT_EQ(pacer->Stats().waiting, 4u);
+  time_.Advance(absl::Milliseconds(100));
+  pacer->SetThroughput("1", 1000);
+  for (const Outcome& o : outcomes_) EXPECT_TRUE(o.done && o.status.ok());
+  EXPECT_EQ(pacer->Stats().waiting, 0u);
+  EXPECT_EQ(pacer->Stats().granted_waited, 4u);
+}
+
+TEST_F(PacerTest, ShutdownFailsWaiters) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 1);
+  Acquire(*pacer, "1", "a", absl::Seconds(30));
+  Acquire(*pacer, "1", "b", absl::Seconds(30));
+  pacer->Shutdown();
+  ASSERT_TRUE(outcomes_[1].done);
+  EXPECT_EQ(outcomes_[1].status.code(), absl::StatusCode::kUnavailable);
+  Acquire(*pacer, "1", "c", absl::Seconds(30));
+  EXPECT_EQ(outcomes_[2].status.code(), absl::StatusCode::kUnavailable);
+}
+
+// The default scheduler: real Asio timers and the real clock.
+TEST(PacerAsioTest, WaitsOnAsioTimers) {
+  boost::asio::io_context io;
+  auto pacer = Pacer::Create(io.get_executor(), Pacer::Options{});
+  pacer->SetThroughput("1", 20);
+  std::vector<absl::Time> grants;
+  int failures = 0;
+  for (int i = 0; i < 30; ++i) {
+    pacer->Acquire("1", absl::StrCat("r", i), absl::Now() + absl::Seconds(10),
+                   [&](absl::Status s, absl::Duration) {
+                     if (s.ok()) {
+                       grants.push_back(absl::Now());
+                     } else {
+                       ++failures;
+                     }
+                   });
+  }
+  EXPECT_EQ(grants.size(), 20u);
+  io.run();  // returns when no timer is left: every waiter was granted
+  EXPECT_EQ(grants.size(), 30u);
+  EXPECT_EQ(failures, 0);
+  EXPECT_GE(grants[20] - grants[0], absl::Seconds(1));
+}
+
+}  // namespace
+}  // namespace wagate::messaging
