@@ -274,6 +274,44 @@ TEST_F(SqliteStoreTest, ListenerSeesEachNewEventOnce) {
   EXPECT_THAT(seen, SizeIs(3));
 }
 
+TEST_F(SqliteStoreTest, CallbacksMayAppendButNotWaitForTheWriter) {
+  Store& store = Open();
+  absl::Notification chained;
+  absl::Status claim_from_listener;
+  Store::ListenerId id =
+      store.AddListener([&](const std::vector<EventRecord>& events) {
+        if (events[0].id != "first") return;
+        // Would wait for the writer thread it runs on: refused, not a hang.
+        claim_from_listener =
+            store.ClaimNext("g", "c", 1, Filter{}, absl::Seconds(1)).status();
+        EXPECT_TRUE(store.ReadAfter("", 10, Filter{}).ok());
+      });
+  store.Append({MakeEvent("first")}, [&](absl::StatusOr<AppendResult> r) {
+    ASSERT_TRUE(r.ok());
+    // Appending from a done callback only queues: no deadlock.
+    store.Append({MakeEvent("second")}, [&](absl::StatusOr<AppendResult> r2) {
+      EXPECT_TRUE(r2.ok());
+      chained.Notify();
+    });
+  });
+  chained.WaitForNotification();
+  store.RemoveListener(id);
+  EXPECT_EQ(claim_from_listener.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(ReadAllIds(store), ElementsAre("first", "second"));
+}
+
+TEST_F(SqliteStoreTest, ReadAfterAPrunedCursorStartsAtTheOldestLeft) {
+  Store& store = Open();
+  auto old = AppendSync(store, {MakeEvent("a"), MakeEvent("b")});
+  ASSERT_TRUE(old.ok());
+  clock_->Advance(absl::Hours(24 * 8));
+  ASSERT_TRUE(AppendSync(store, {MakeEvent("c")}).ok());
+  ASSERT_EQ(store.RunRetention()->events_pruned, 2);
+  auto page = store.ReadAfter(old->items[0].cursor, 10, Filter{});
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(Ids(*page), ElementsAre("c"));
+}
+
 TEST_F(SqliteStoreTest, FiltersByPhoneNumberAndKind) {
   Store& store = Open();
   ASSERT_TRUE(AppendSync(store, {MakeEvent("m1", "message", "111"),
