@@ -1,0 +1,505 @@
+// Events.Subscribe and Events.Ack over a real gRPC server (callback API) on
+// 127.0.0.1:0 and a real SQLite store in a temp dir; events are appended
+// directly with Store::Append.
+#include "service/events/events_service.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "service/events/sqlite_store.h"
+#include "service/events/subscribe_kinds.h"
+#include "wagate/v1/events.grpc.pb.h"
+
+namespace wagate::events {
+namespace {
+
+using ::testing::ElementsAreArray;
+using wagate::v1::Event;
+using wagate::v1::SubscribeRequest;
+
+constexpr absl::Duration kWait = absl::Seconds(20);
+
+// ---- Kinds ----
+
+TEST(SubscribeKindsTest, EveryPayloadFieldHasAKind) {
+  const auto* oneof = Event::descriptor()->FindOneofByName("payload");
+  ASSERT_NE(oneof, nullptr);
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    const std::string& name = oneof->field(i)->name();
+    v1::EventKind kind = KindFromName(name);
+    EXPECT_NE(kind, v1::EVENT_KIND_UNSPECIFIED) << "no EventKind for " << name;
+    absl::StatusOr<std::string> back = KindName(kind);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, name);
+  }
+}
+
+TEST(SubscribeKindsTest, EveryKindHasAPayloadField) {
+  const auto* kinds = v1::EventKind_descriptor();
+  for (int i = 0; i < kinds->value_count(); ++i) {
+    int number = kinds->value(i)->number();
+    if (number == v1::EVENT_KIND_UNSPECIFIED) continue;
+    absl::StatusOr<std::string> name = KindName(number);
+    EXPECT_TRUE(name.ok()) << kinds->value(i)->name() << ": " << name.status();
+  }
+  EXPECT_EQ(KindName(v1::EVENT_KIND_MESSAGE).value(), "message");
+  EXPECT_EQ(KindName(v1::EVENT_KIND_TEMPLATE_STATUS).value(),
+            "template_status");
+  EXPECT_FALSE(KindName(v1::EVENT_KIND_UNSPECIFIED).ok());
+  EXPECT_FALSE(KindName(9999).ok());
+}
+
+TEST(SubscribeKindsTest, KindOfEventIsThePayloadFieldName) {
+  Event event;
+  EXPECT_EQ(KindOfEvent(event), "");
+  event.mutable_status()->set_message_id("wamid.1");
+  EXPECT_EQ(KindOfEvent(event), "status");
+  event.mutable_template_status()->set_event("APPROVED");
+  EXPECT_EQ(KindOfEvent(event), "template_status");
+}
+
+// ---- Test client ----
+
+// Reads one stream on its own thread, collecting events.
+class TestSubscriber {
+ public:
+  TestSubscriber(v1::Events::Stub* stub, const SubscribeRequest& request,
+                 bool paused = false)
+      : paused_(paused) {
+    reader_ = stub->Subscribe(&context_, request);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~TestSubscriber() {
+    Cancel();
+    Resume();
+    thread_.join();
+  }
+
+  void Cancel() { context_.TryCancel(); }
+  void Resume() {
+    absl::MutexLock lock(&mu_);
+    paused_ = false;
+  }
+
+  // Waits until `n` events arrived (or the stream ended, or kWait passed).
+  std::vector<Event> WaitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto cond = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return events_.size() >= n || done_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&cond), kWait);
+    return events_;
+  }
+  std::vector<Event> events() {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+  grpc::Status WaitDone() {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&done_), kWait);
+    EXPECT_TRUE(done_);
+    return status_;
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](bool* paused) { return !*paused; }, &paused_));
+      }
+      Event event;
+      if (!reader_->Read(&event)) break;
+      absl::MutexLock lock(&mu_);
+      events_.push_back(std::move(event));
+    }
+    grpc::Status status = reader_->Finish();
+    absl::MutexLock lock(&mu_);
+    status_ = status;
+    done_ = true;
+  }
+
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<Event>> reader_;
+  std::thread thread_;
+  absl::Mutex mu_;
+  bool paused_ ABSL_GUARDED_BY(mu_);
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+  std::vector<Event> events_ ABSL_GUARDED_BY(mu_);
+};
+
+std::vector<std::string> Cursors(const std::vector<Event>& events) {
+  std::vector<std::string> cursors;
+  for (const Event& e : events) cursors.push_back(e.cursor());
+  return cursors;
+}
+
+std::vector<std::string> Ids(const std::vector<Event>& events) {
+  std::vector<std::string> ids;
+  for (const Event& e : events) ids.push_back(e.id());
+  return ids;
+}
+
+// ---- Fixture ----
+
+class EventsServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           absl::StrCat("events_service_test_", getpid(), "_", info->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override {
+    Close();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    auto store = OpenSqliteStore((dir_ / "events.db").string(), {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(store).value();
+    service_ = std::make_unique<EventsService>(store_.get(), options_);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    ASSERT_NE(port, 0);
+    grpc::ChannelArguments args;
+    // Keep the client's flow-control window small so a client that stops
+    // reading pushes back on the server soon (the slow-consumer test).
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+    channel_ =
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                  grpc::InsecureChannelCredentials(), args);
+    stub_ = v1::Events::NewStub(channel_);
+  }
+
+  void Close() {
+    if (service_ != nullptr) service_->Shutdown();
+    if (server_ != nullptr) {
+      server_->Shutdown(std::chrono::system_clock::now() +
+                        std::chrono::seconds(5));
+    }
+    stub_.reset();
+    channel_.reset();
+    server_.reset();
+    service_.reset();
+    store_.reset();
+  }
+
+  static Event MakeEvent(const std::string& id, const std::string& phone,
+                         const std::string& kind, size_t padding = 0) {
+    Event event;
+    event.set_id(id);
+    event.set_waba_id("waba-1");
+    event.set_phone_number_id(phone);
+    event.set_field("messages");
+    if (kind == "message") {
+      event.mutable_message()->set_id(id);
+      event.mutable_message()->set_from("15550001111");
+    } else if (kind == "status") {
+      event.mutable_status()->set_message_id(id);
+      event.mutable_status()->set_status(v1::MessageStatus::STATUS_DELIVERED);
+    } else {
+      event.mutable_unknown()->set_field(kind);
+      event.mutable_unknown()->set_raw_json(std::string(padding, 'x'));
+    }
+    return event;
+  }
+
+  // Appends the events durably and returns their cursors.
+  std::vector<std::string> Append(const std::vector<Event>& events) {
+    std::vector<EventRecord> records;
+    for (const Event& e : events) {
+      EventRecord r;
+      r.id = e.id();
+      r.kind = KindOfEvent(e);
+      r.phone_number_id = e.phone_number_id();
+      r.waba_id = e.waba_id();
+      r.received_at = absl::Now();
+      r.payload = e.SerializeAsString();
+      records.push_back(std::move(r));
+    }
+    absl::Notification done;
+    absl::StatusOr<AppendResult> result;
+    store_->Append(std::move(records), [&](absl::StatusOr<AppendResult> r) {
+      result = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    EXPECT_TRUE(result.ok()) << result.status();
+    std::vector<std::string> cursors;
+    if (result.ok()) {
+      for (const auto& item : result->items) cursors.push_back(item.cursor);
+    }
+    return cursors;
+  }
+
+  // Appends `n` message events with ids prefix0..prefix(n-1).
+  std::vector<std::string> AppendMessages(const std::string& prefix, int n,
+                                          const std::string& phone = "p1") {
+    std::vector<Event> events;
+    for (int i = 0; i < n; ++i) {
+      events.push_back(MakeEvent(absl::StrCat(prefix, i), phone, "message"));
+    }
+    return Append(events);
+  }
+
+  // Waits until `n` streams are open and following the live tail.
+  void WaitLive(size_t n) {
+    absl::Time deadline = absl::Now() + kWait;
+    while (absl::Now() < deadline) {
+      size_t live = 0;
+      for (const StreamStats& s : service_->stats().streams) live += s.live;
+      if (live >= n) return;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    ADD_FAILURE() << "streams did not go live";
+  }
+
+  std::unique_ptr<TestSubscriber> Subscribe(const SubscribeRequest& request,
+                                            bool paused = false) {
+    return std::make_unique<TestSubscriber>(stub_.get(), request, paused);
+  }
+
+  std::filesystem::path dir_;
+  EventsServiceOptions options_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<EventsService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Events::Stub> stub_;
+};
+
+TEST_F(EventsServiceTest, LiveSubscribeReceivesOnlyNewEvents) {
+  Open();
+  AppendMessages("old", 3);
+  auto sub = Subscribe(SubscribeRequest());
+  WaitLive(1);
+  std::vector<std::string> cursors = AppendMessages("new", 5);
+  std::vector<Event> got = sub->WaitFor(5);
+  EXPECT_THAT(Cursors(got), ElementsAreArray(cursors));
+  EXPECT_THAT(Ids(got),
+              ElementsAreArray({"new0", "new1", "new2", "new3", "new4"}));
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0].message().id(), "new0");  // the payload, not just metadata
+  EXPECT_EQ(got[0].phone_number_id(), "p1");
+}
+
+TEST_F(EventsServiceTest, FromOldestReplaysAllThenFollowsLive) {
+  options_.page_size = 16;  // several pages
+  Open();
+  std::vector<std::string> cursors = AppendMessages("a", 100);
+  SubscribeRequest request;
+  request.set_from_oldest(true);
+  auto sub = Subscribe(request);
+  EXPECT_EQ(sub->WaitFor(100).size(), 100u);
+  WaitLive(1);
+  std::vector<std::string> more = AppendMessages("b", 20);
+  cursors.insert(cursors.end(), more.begin(), more.end());
+  EXPECT_THAT(Cursors(sub->WaitFor(120)), ElementsAreArray(cursors));
+}
+
+TEST_F(EventsServiceTest, AfterCursorResumesStrictlyAfter) {
+  Open();
+  std::vector<std::string> cursors = AppendMessages("a", 10);
+  SubscribeRequest request;
+  request.set_after_cursor(cursors[4]);
+  auto sub = Subscribe(request);
+  std::vector<std::string> more = AppendMessages("b", 2);
+  std::vector<std::string> want(cursors.begin() + 5, cursors.end());
+  want.insert(want.end(), more.begin(), more.end());
+  EXPECT_THAT(Cursors(sub->WaitFor(7)), ElementsAreArray(want));
+}
+
+TEST_F(EventsServiceTest, InvalidRequestsAreInvalidArgument) {
+  Open();
+  {
+    SubscribeRequest request;
+    request.set_after_cursor("not-a-cursor");
+    grpc::Status status = Subscribe(request)->WaitDone();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("after_cursor"));
+  }
+  {
+    SubscribeRequest request;
+    request.add_kinds(static_cast<v1::EventKind>(999));
+    grpc::Status status = Subscribe(request)->WaitDone();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("kinds"));
+  }
+}
+
+TEST_F(EventsServiceTest, FiltersByPhoneNumberAndKind) {
+  Open();
+  auto batch = [](const std::string& prefix) {
+    return std::vector<Event>{
+        MakeEvent(prefix + "-p1-msg", "p1", "message"),
+        MakeEvent(prefix + "-p2-msg", "p2", "message"),
+        MakeEvent(prefix + "-p1-st", "p1", "status"),
+        MakeEvent(prefix + "-p2-st", "p2", "status"),
+    };
+  };
+  Append(batch("old"));
+  SubscribeRequest request;
+  request.set_from_oldest(true);
+  request.add_phone_number_ids("p1");
+  request.add_kinds(v1::EVENT_KIND_MESSAGE);
+  auto p1_messages = Subscribe(request);
+  SubscribeRequest statuses;
+  statuses.set_from_oldest(true);
+  statuses.add_kinds(v1::EVENT_KIND_STATUS);
+  auto all_statuses = Subscribe(statuses);
+  EXPECT_EQ(p1_messages->WaitFor(1).size(), 1u);
+  EXPECT_EQ(all_statuses->WaitFor(2).size(), 2u);
+  WaitLive(2);
+  Append(batch("new"));
+  // A marker every stream receives last.
+  Append({MakeEvent("end-p1-msg", "p1", "message"),
+          MakeEvent("end-p1-st", "p1", "status")});
+  EXPECT_THAT(Ids(p1_messages->WaitFor(3)),
+              ElementsAreArray({"old-p1-msg", "new-p1-msg", "end-p1-msg"}));
+  EXPECT_THAT(Ids(all_statuses->WaitFor(5)),
+              ElementsAreArray({"old-p1-st", "old-p2-st", "new-p1-st",
+                                "new-p2-st", "end-p1-st"}));
+}
+
+TEST_F(EventsServiceTest, HundredSubscribersEachGetEveryEventOnceInOrder) {
+  Open();
+  std::vector<std::unique_ptr<TestSubscriber>> subs;
+  for (int i = 0; i < 100; ++i) subs.push_back(Subscribe(SubscribeRequest()));
+  WaitLive(100);
+  std::vector<std::string> cursors;
+  for (int batch = 0; batch < 30; ++batch) {
+    std::vector<std::string> c =
+        AppendMessages(absl::StrCat("b", batch, "-"), 10);
+    cursors.insert(cursors.end(), c.begin(), c.end());
+  }
+  for (auto& sub : subs) {
+    sub->WaitFor(cursors.size());
+  }
+  absl::SleepFor(absl::Milliseconds(50));  // any duplicate would show now
+  for (auto& sub : subs) {
+    EXPECT_THAT(Cursors(sub->events()), ElementsAreArray(cursors));
+  }
+}
+
+// Events appended while streams switch from the log to the live tail: no
+// gap and no duplicate at the boundary.
+TEST_F(EventsServiceTest, CatchUpToLiveSwitchHasNoGapsOrDuplicates) {
+  options_.page_size = 8;
+  options_.stream_buffer_size = 16;
+  Open();
+  std::vector<std::string> cursors = AppendMessages("pre", 50);
+  std::atomic<bool> stop{false};
+  absl::Mutex mu;
+  std::thread writer([&] {
+    for (int i = 0; i < 200 && !stop; ++i) {
+      std::vector<std::string> c = AppendMessages(absl::StrCat("w", i, "-"), 3);
+      absl::MutexLock lock(&mu);
+      cursors.insert(cursors.end(), c.begin(), c.end());
+    }
+  });
+  std::vector<std::unique_ptr<TestSubscriber>> subs;
+  for (int i = 0; i < 10; ++i) {
+    SubscribeRequest request;
+    request.set_from_oldest(true);
+    subs.push_back(Subscribe(request));
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  writer.join();
+  std::vector<std::string> all;
+  {
+    absl::MutexLock lock(&mu);
+    all = cursors;
+  }
+  for (auto& sub : subs) {
+    EXPECT_THAT(Cursors(sub->WaitFor(all.size())), ElementsAreArray(all));
+  }
+}
+
+TEST_F(EventsServiceTest, SlowConsumerDoesNotDelayFastOneAndGetsEverything) {
+  options_.stream_buffer_size = 8;
+  options_.page_size = 32;
+  Open();
+  auto fast = Subscribe(SubscribeRequest());
+  auto slow = Subscribe(SubscribeRequest(), /*paused=*/true);
+  WaitLive(2);
+  // ~6 MB: far beyond what flow control lets the server hand to a client
+  // that does not read, so the slow stream's buffer must overflow.
+  std::vector<std::string> cursors;
+  for (int batch = 0; batch < 40; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 10; ++i) {
+      events.push_back(MakeEvent(absl::StrCat("e", batch, "-", i), "p1",
+                                 "padding", 16 * 1024));
+    }
+    std::vector<std::string> c = Append(events);
+    cursors.insert(cursors.end(), c.begin(), c.end());
+  }
+  // The fast consumer gets everything while the slow one still reads
+  // nothing.
+  EXPECT_THAT(Cursors(fast->WaitFor(cursors.size())),
+              ElementsAreArray(cursors));
+  EXPECT_TRUE(slow->events().empty());
+  EXPECT_GT(service_->stats().overflows, 0u);
+  slow->Resume();
+  std::vector<Event> got = slow->WaitFor(cursors.size());
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_THAT(Cursors(slow->events()), ElementsAreArray(cursors));
+}
+
+TEST_F(EventsServiceTest, ClientCancellationEndsTheStream) {
+  Open();
+  auto sub = Subscribe(SubscribeRequest());
+  WaitLive(1);
+  sub->Cancel();
+  EXPECT_EQ(sub->WaitDone().error_code(), grpc::StatusCode::CANCELLED);
+  absl::Time deadline = absl::Now() + kWait;
+  while (service_->stats().subscribers > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_EQ(service_->stats().subscribers, 0u);
+  AppendMessages("after", 3);  // no stream left to feed: nothing breaks
+}
+
+TEST_F(EventsServiceTest, ServerShutdownEndsOpenStreamsWithUnavailable) {
+  Open();
+  std::vector<std::unique_ptr<TestSubscriber>> subs;
+  for (int i = 0; i < 5; ++i) subs.push_back(Subscribe(SubscribeRequest()));
+  auto paused = Subscribe(SubscribeRequest(), /*paused=*/true);
+  WaitLive(6);
+  AppendMessages("x", 20);
+  Close();
+  for (auto& sub : subs) {
+    EXPECT_EQ(sub->WaitDone().error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+  paused->Resume();
+  paused->WaitDone();
+}
+
+}  // namespace
+}  // namespace wagate::events

@@ -1,0 +1,396 @@
+#include "service/events/subscribe_stream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/common/log.h"
+
+namespace wagate::events {
+
+EventPtr MakeEvent(const EventRecord& record) {
+  auto event = std::make_shared<wagate::v1::Event>();
+  if (!event->ParseFromString(record.payload)) {
+    log::Warning("events", "stored event payload does not parse",
+                 {{"id", record.id}, {"cursor", record.cursor}});
+    event->Clear();
+    event->set_id(record.id);
+    event->set_waba_id(record.waba_id);
+    event->set_phone_number_id(record.phone_number_id);
+  }
+  event->set_cursor(record.cursor);
+  return event;
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+SubscribeStream::SubscribeStream(
+    uint64_t id, StreamParams params, StreamLimits limits, Store* store,
+    SubscribeExecutor* executor,
+    grpc::ServerWriteReactor<wagate::v1::Event>* reactor)
+    : id_(id),
+      params_(std::move(params)),
+      limits_(limits),
+      store_(store),
+      executor_(executor),
+      reactor_(reactor) {}
+
+void SubscribeStream::Start() {
+  absl::MutexLock lock(&mu_);
+  ScheduleReadLocked();
+}
+
+void SubscribeStream::ScheduleReadLocked() {
+  if (finished_ || read_scheduled_) return;
+  read_scheduled_ = true;
+  if (!executor_->Post([self = shared_from_this()] { self->ReadTask(); })) {
+    read_scheduled_ = false;
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "the server is shutting down"));
+  }
+}
+
+void SubscribeStream::ReadTask() {
+  Mode mode;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    mode = mode_;
+  }
+  if (mode == Mode::kStarting) {
+    absl::Status started = StartTask();
+    absl::MutexLock lock(&mu_);
+    if (!started.ok()) {
+      read_scheduled_ = false;
+      FinishLocked(ToGrpcStatus(started));
+      return;
+    }
+    mode_ = params_.group.empty() ? Mode::kCatchUp : Mode::kGroup;
+  }
+  if (params_.group.empty()) {
+    ReadLogPage();
+  } else {
+    ClaimPage();
+  }
+}
+
+absl::Status SubscribeStream::StartTask() {
+  std::string start;
+  switch (params_.start) {
+    case StreamParams::Start::kFromOldest:
+      break;
+    case StreamParams::Start::kAfterCursor:
+      start = params_.after_cursor;
+      break;
+    case StreamParams::Start::kLive: {
+      absl::StatusOr<std::string> latest = store_->LatestCursor();
+      if (!latest.ok()) {
+        return absl::UnavailableError(absl::StrCat(
+            "cannot read the event log: ", latest.status().message()));
+      }
+      start = *std::move(latest);
+      break;
+    }
+  }
+  if (!params_.group.empty()) {
+    // Only creates the group; an existing group keeps its position.
+    absl::Status ensured = store_->EnsureGroup(params_.group, start);
+    if (!ensured.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot create the consumer group: ", ensured.message()));
+    }
+    return absl::OkStatus();
+  }
+  absl::MutexLock lock(&mu_);
+  position_ = std::move(start);
+  return absl::OkStatus();
+}
+
+void SubscribeStream::ReadLogPage() {
+  std::string from;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    // Live buffering goes on before the read: whatever commits after the
+    // read's snapshot is then in the buffer (see the header).
+    mode_ = Mode::kLive;
+    buffer_.clear();
+    from = position_;
+  }
+  absl::StatusOr<std::vector<EventRecord>> page =
+      store_->ReadAfter(from, limits_.page_size, params_.filter);
+  std::vector<EventPtr> events;
+  if (page.ok()) {
+    events.reserve(page->size());
+    for (const EventRecord& record : *page) events.push_back(MakeEvent(record));
+  }
+  absl::MutexLock lock(&mu_);
+  read_scheduled_ = false;
+  if (finished_) return;
+  if (!page.ok()) {
+    absl::Status status = page.status();
+    if (absl::IsInvalidArgument(status)) {
+      FinishLocked(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       absl::StrCat("after_cursor: ", status.message())));
+    } else {
+      FinishLocked(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("cannot read the event log: ", status.message())));
+    }
+    return;
+  }
+  for (EventPtr& event : events) {
+    position_ = event->cursor();
+    pending_.push_back(std::move(event));
+  }
+  if (events.size() >= limits_.page_size) {
+    // Not at the end of the log yet: what was buffered meanwhile will be
+    // read again from the log.
+    mode_ = Mode::kCatchUp;
+    buffer_.clear();
+  }
+  PumpLocked();
+}
+
+void SubscribeStream::ClaimPage() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    claim_again_ = false;
+  }
+  absl::StatusOr<std::vector<ClaimedEvent>> claimed =
+      store_->ClaimNext(params_.group, params_.consumer, limits_.claim_batch,
+                        params_.filter, params_.ack_timeout);
+  std::vector<EventPtr> events;
+  if (claimed.ok()) {
+    events.reserve(claimed->size());
+    for (const ClaimedEvent& c : *claimed) events.push_back(MakeEvent(c.event));
+  }
+  absl::MutexLock lock(&mu_);
+  read_scheduled_ = false;
+  if (finished_) return;
+  if (!claimed.ok()) {
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              absl::StrCat("cannot claim group events: ",
+                                           claimed.status().message())));
+    return;
+  }
+  if (events.empty() && !claim_again_) {
+    group_idle_ = true;
+    ArmPollLocked();
+  }
+  for (EventPtr& event : events) pending_.push_back(std::move(event));
+  PumpLocked();
+}
+
+void SubscribeStream::ArmPollLocked() {
+  if (poll_armed_) return;
+  // Redeliveries are found only by claiming: poll at least twice per ack
+  // timeout so an expired event waits at most half a timeout more.
+  absl::Duration interval =
+      std::max(absl::Milliseconds(10),
+               std::min(limits_.group_poll_interval, params_.ack_timeout / 2));
+  std::weak_ptr<SubscribeStream> weak = weak_from_this();
+  poll_armed_ = executor_->PostAfter(interval, [weak] {
+    std::shared_ptr<SubscribeStream> self = weak.lock();
+    if (self == nullptr) return;
+    absl::MutexLock lock(&self->mu_);
+    self->poll_armed_ = false;
+    if (self->finished_) return;
+    self->group_idle_ = false;
+    self->PumpLocked();
+  });
+}
+
+bool SubscribeStream::OnCommitted(const std::vector<EventRecord>& records,
+                                  std::vector<EventPtr>* parsed) {
+  absl::MutexLock lock(&mu_);
+  if (finished_) return false;
+  const bool idle = in_flight_ == nullptr && pending_.empty();
+  if (mode_ == Mode::kGroup) {
+    bool any = std::any_of(
+        records.begin(), records.end(),
+        [this](const EventRecord& r) { return params_.filter.Matches(r); });
+    if (!any) return false;
+    if (read_scheduled_) {
+      claim_again_ = true;
+      return false;
+    }
+    if (!group_idle_) return false;
+    group_idle_ = false;
+    return idle;
+  }
+  if (mode_ != Mode::kLive) return false;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!params_.filter.Matches(records[i])) continue;
+    if (buffer_.size() >= limits_.buffer_size) {
+      // Slow consumer: drop the buffer and read the log from position_.
+      buffer_.clear();
+      mode_ = Mode::kCatchUp;
+      ++overflows_;
+      return idle && !read_scheduled_;
+    }
+    if ((*parsed)[i] == nullptr) (*parsed)[i] = MakeEvent(records[i]);
+    buffer_.push_back((*parsed)[i]);
+  }
+  return idle && !read_scheduled_ && !buffer_.empty();
+}
+
+void SubscribeStream::Pump() {
+  absl::MutexLock lock(&mu_);
+  PumpLocked();
+}
+
+void SubscribeStream::PumpLocked() {
+  if (finished_ || in_flight_ != nullptr) return;
+  if (finish_requested_) {
+    FinishLocked(finish_status_);
+    return;
+  }
+  EventPtr next;
+  if (!pending_.empty()) {
+    next = std::move(pending_.front());
+    pending_.pop_front();
+  } else if (mode_ == Mode::kLive && !read_scheduled_) {
+    while (!buffer_.empty()) {
+      EventPtr event = std::move(buffer_.front());
+      buffer_.pop_front();
+      // Events up to position_ came from the log read that overlapped the
+      // switch to live.
+      if (event->cursor() > position_) {
+        position_ = event->cursor();
+        next = std::move(event);
+        break;
+      }
+    }
+  }
+  if (next == nullptr) {
+    if (mode_ == Mode::kCatchUp || (mode_ == Mode::kGroup && !group_idle_)) {
+      ScheduleReadLocked();
+    }
+    return;
+  }
+  in_flight_ = std::move(next);
+  last_sent_cursor_ = in_flight_->cursor();
+  ++events_sent_;
+  reactor_->StartWrite(in_flight_.get());
+}
+
+void SubscribeStream::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  in_flight_.reset();
+  if (!ok) {
+    // The client is gone (cancelled, or the call is being torn down).
+    FinishLocked(finish_requested_ ? finish_status_
+                                   : grpc::Status(grpc::StatusCode::CANCELLED,
+                                                  "the stream was closed"));
+    return;
+  }
+  PumpLocked();
+}
+
+void SubscribeStream::Finish(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  FinishLocked(status);
+}
+
+void SubscribeStream::FinishLocked(const grpc::Status& status) {
+  if (finished_) return;
+  if (in_flight_ != nullptr) {
+    // Finish after the write completes (it does promptly when the call is
+    // cancelled).
+    if (!finish_requested_) {
+      finish_requested_ = true;
+      finish_status_ = status;
+    }
+    return;
+  }
+  finished_ = true;
+  pending_.clear();
+  buffer_.clear();
+  grpc::ServerWriteReactor<wagate::v1::Event>* reactor = reactor_;
+  reactor_ = nullptr;
+  reactor->Finish(status);
+}
+
+StreamStats SubscribeStream::Stats() const {
+  absl::MutexLock lock(&mu_);
+  StreamStats s;
+  s.id = id_;
+  s.group = params_.group;
+  s.live = mode_ == Mode::kLive && !read_scheduled_;
+  s.catching_up = mode_ == Mode::kCatchUp ||
+                  (mode_ == Mode::kLive && read_scheduled_) ||
+                  mode_ == Mode::kStarting;
+  s.last_sent_cursor = last_sent_cursor_;
+  s.events_sent = events_sent_;
+  s.queued = pending_.size() + buffer_.size();
+  s.overflows = overflows_;
+  return s;
+}
+
+SubscribeHub::SubscribeHub(SubscribeExecutor* executor, size_t max_streams)
+    : executor_(executor), max_streams_(max_streams) {}
+
+void SubscribeHub::OnCommitted(const std::vector<EventRecord>& records) {
+  std::vector<std::shared_ptr<SubscribeStream>> wake;
+  {
+    absl::MutexLock lock(&mu_);
+    if (streams_.empty() || records.empty()) return;
+    // Parsed at most once per event, shared by every stream that takes it.
+    std::vector<EventPtr> parsed(records.size());
+    for (auto& [id, stream] : streams_) {
+      if (stream->OnCommitted(records, &parsed)) wake.push_back(stream);
+    }
+  }
+  if (wake.empty()) return;
+  // Writes start on the executor, not on the store's writer thread.
+  executor_->Post([wake = std::move(wake)] {
+    for (const auto& stream : wake) stream->Pump();
+  });
+}
+
+bool SubscribeHub::Add(std::shared_ptr<SubscribeStream> stream) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_ || streams_.size() >= max_streams_) return false;
+  uint64_t id = stream->id();
+  streams_.emplace(id, std::move(stream));
+  return true;
+}
+
+void SubscribeHub::Remove(uint64_t id) {
+  std::shared_ptr<SubscribeStream> removed;
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  removed = std::move(it->second);
+  streams_.erase(it);
+}
+
+std::vector<std::shared_ptr<SubscribeStream>> SubscribeHub::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopped_ = true;
+  std::vector<std::shared_ptr<SubscribeStream>> all;
+  all.reserve(streams_.size());
+  for (auto& [id, stream] : streams_) all.push_back(stream);
+  return all;
+}
+
+std::vector<StreamStats> SubscribeHub::Stats() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<StreamStats> stats;
+  stats.reserve(streams_.size());
+  for (const auto& [id, stream] : streams_) stats.push_back(stream->Stats());
+  return stats;
+}
+
+bool SubscribeHub::stopped() const {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
+}
+
+}  // namespace wagate::events

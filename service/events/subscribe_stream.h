@@ -1,0 +1,194 @@
+// The delivery engine behind Events.Subscribe: one SubscribeStream per call,
+// and the SubscribeHub that feeds them the live tail.
+//
+// A plain stream reads the log (Store::ReadAfter, in pages, on the executor)
+// until it has caught up, then takes events from the memory buffer the hub
+// fills from the store's commit listener. The buffer is bounded: when it
+// overflows (the consumer is slow) the hub empties it and the stream falls
+// back to reading the log from the last event it took, so ingest and the
+// other streams never wait for it and memory stays bounded.
+//
+// No gap, no duplicate at the catch-up → live switch: a stream turns its
+// live buffer on *before* each log read; if the read comes back short (it
+// reached the end of the log), every later commit is in the buffer, and
+// buffered events at or before the last cursor read are skipped.
+//
+// A group stream (`group` set) claims events with Store::ClaimNext instead
+// (each event to one member), claiming again when a commit arrives or its
+// poll timer fires (redelivery of events whose ack deadline passed).
+//
+// One write in flight; Finish exactly once. The stream is shared
+// (std::shared_ptr) between the gRPC reactor, the hub and executor tasks;
+// once finished it ignores everything.
+//
+//   SubscribeHub hub(&executor);
+//   store->AddListener([&](const auto& records) { hub.OnCommitted(records); });
+//   auto stream = std::make_shared<SubscribeStream>(...);
+//   if (hub.Add(stream)) stream->Start();
+#ifndef WAGATE_SERVICE_EVENTS_SUBSCRIBE_STREAM_H_
+#define WAGATE_SERVICE_EVENTS_SUBSCRIBE_STREAM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "service/events/store.h"
+#include "service/events/subscribe_executor.h"
+#include "wagate/v1/events.pb.h"
+
+namespace wagate::events {
+
+using EventPtr = std::shared_ptr<const wagate::v1::Event>;
+
+// The Event sent for `record`: its payload with `cursor` filled in. A payload
+// that does not parse is sent with the record's metadata only (and logged).
+EventPtr MakeEvent(const EventRecord& record);
+
+// absl::Status → grpc::Status (same code numbers).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Where a stream starts, resolved from SubscribeRequest.
+struct StreamParams {
+  enum class Start { kLive, kFromOldest, kAfterCursor };
+  Start start = Start::kLive;
+  std::string after_cursor;  // for kAfterCursor
+  Filter filter;
+  // Consumer group; empty = plain stream. A new group is created at the
+  // position `start` names; an existing group keeps its own.
+  std::string group;
+  std::string consumer;  // unique per stream, for the group's pending list
+  absl::Duration ack_timeout = absl::Seconds(30);
+};
+
+struct StreamLimits {
+  size_t buffer_size = 1024;  // live events buffered per stream
+  size_t page_size = 256;     // events per log read
+  size_t claim_batch = 16;    // events per group claim
+  absl::Duration group_poll_interval = absl::Seconds(1);
+};
+
+// A snapshot of one stream, for metrics.
+struct StreamStats {
+  uint64_t id = 0;
+  std::string group;
+  bool live = false;         // following the live tail from memory
+  bool catching_up = false;  // reading the log (started behind, or overflowed)
+  std::string last_sent_cursor;
+  uint64_t events_sent = 0;
+  // Events taken but not yet written (buffered live events + read page).
+  // While live this is exactly how many events the stream is behind.
+  size_t queued = 0;
+  uint64_t overflows = 0;  // times the live buffer overflowed
+};
+
+class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
+ public:
+  // `reactor` gets StartWrite/Finish calls until the stream finishes; the
+  // reactor must forward OnWriteDone and OnCancel here.
+  SubscribeStream(uint64_t id, StreamParams params, StreamLimits limits,
+                  Store* store, SubscribeExecutor* executor,
+                  grpc::ServerWriteReactor<wagate::v1::Event>* reactor);
+
+  uint64_t id() const { return id_; }
+
+  // Begins: resolves the start position and reads, on the executor.
+  void Start();
+
+  // From the hub, under its lock, on the store's writer thread: buffers the
+  // matching events (live), or notes that there is something to claim
+  // (group). True when the stream is idle and should be Pump()ed.
+  bool OnCommitted(const std::vector<EventRecord>& records,
+                   std::vector<EventPtr>* parsed);
+
+  // Starts the next write if there is one and none is in flight.
+  void Pump();
+
+  void OnWriteDone(bool ok);
+  // Finishes with `status` now, or when the write in flight completes.
+  // Later calls are ignored.
+  void Finish(const grpc::Status& status);
+
+  StreamStats Stats() const;
+
+ private:
+  enum class Mode { kStarting, kCatchUp, kLive, kGroup };
+
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmPollLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Executor tasks.
+  void ReadTask();
+  absl::Status StartTask();
+  void ReadLogPage();
+  void ClaimPage();
+
+  const uint64_t id_;
+  const StreamParams params_;
+  const StreamLimits limits_;
+  Store* const store_;
+  SubscribeExecutor* const executor_;
+
+  mutable absl::Mutex mu_;
+  grpc::ServerWriteReactor<wagate::v1::Event>* reactor_ ABSL_GUARDED_BY(mu_);
+  Mode mode_ ABSL_GUARDED_BY(mu_) = Mode::kStarting;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  // Cursor of the last event taken from the log or the buffer (plain
+  // streams): the next log read starts after it.
+  std::string position_ ABSL_GUARDED_BY(mu_);
+  std::deque<EventPtr> pending_ ABSL_GUARDED_BY(mu_);  // read, to write
+  std::deque<EventPtr> buffer_ ABSL_GUARDED_BY(mu_);   // live, to write
+  EventPtr in_flight_ ABSL_GUARDED_BY(mu_);
+  bool read_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  // Group streams: nothing left to claim; wait for a commit or the poll.
+  bool group_idle_ ABSL_GUARDED_BY(mu_) = false;
+  // A commit arrived while a claim ran: claim again even if it was empty.
+  bool claim_again_ ABSL_GUARDED_BY(mu_) = false;
+  bool poll_armed_ ABSL_GUARDED_BY(mu_) = false;
+  std::string last_sent_cursor_ ABSL_GUARDED_BY(mu_);
+  uint64_t events_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t overflows_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Fans committed events out to the streams. Register OnCommitted as a Store
+// listener; it only buffers and schedules, so it is quick.
+class SubscribeHub {
+ public:
+  SubscribeHub(SubscribeExecutor* executor, size_t max_streams);
+
+  // The store listener.
+  void OnCommitted(const std::vector<EventRecord>& records);
+
+  // false when stopped or at max_streams.
+  bool Add(std::shared_ptr<SubscribeStream> stream);
+  void Remove(uint64_t id);
+  // Refuses further Adds and returns the streams registered now.
+  std::vector<std::shared_ptr<SubscribeStream>> Stop();
+
+  std::vector<StreamStats> Stats() const;
+  bool stopped() const;
+
+ private:
+  SubscribeExecutor* const executor_;
+  const size_t max_streams_;
+  mutable absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<uint64_t, std::shared_ptr<SubscribeStream>> streams_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace wagate::events
+
+#endif  // WAGATE_SERVICE_EVENTS_SUBSCRIBE_STREAM_H_
