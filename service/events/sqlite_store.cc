@@ -315,6 +315,7 @@ class SqliteStore : public Store {
       if (!row) return absl::InternalError("event store: no position row");
       next_seq_ = sqlite3_column_int64(last, 0) + 1;
       total_payload_bytes_ = sqlite3_column_int64(last, 1);
+      payload_bytes_.store(total_payload_bytes_, std::memory_order_relaxed);
     }
     next_retention_ = absl::Now() + options_.retention_interval;
     ASSIGN_OR_RETURN(checkpointer_,
@@ -418,6 +419,9 @@ class SqliteStore : public Store {
     s.rejected_queue_full =
         rejected_queue_full_.load(std::memory_order_relaxed);
     s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+    s.payload_bytes = payload_bytes_.load(std::memory_order_relaxed);
+    absl::MutexLock lock(&mu_);
+    s.queued_events = queued_events_;
     return s;
   }
 
@@ -727,6 +731,7 @@ class SqliteStore : public Store {
         for (auto& [id, listener] : listeners_) listener(stored);
       }
     }
+    payload_bytes_.store(total_payload_bytes_, std::memory_order_relaxed);
     for (size_t j = 0; j < appends.size(); ++j) {
       if (status.ok()) {
         appends[j].done(std::move(results[j]));
@@ -1050,6 +1055,7 @@ class SqliteStore : public Store {
                  {"idempotency_keys_pruned",
                   absl::StrCat(result.idempotency_keys_pruned)}});
     }
+    payload_bytes_.store(total_payload_bytes_, std::memory_order_relaxed);
     absl::MutexLock lock(&mu_);
     next_retention_ = absl::Now() + (more ? absl::ZeroDuration()
                                           : options_.retention_interval);
@@ -1071,7 +1077,7 @@ class SqliteStore : public Store {
   bool checkpoint_requested_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
   bool checkpoint_stopping_ ABSL_GUARDED_BY(checkpoint_mu_) = false;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<AppendJob> appends_ ABSL_GUARDED_BY(mu_);
   std::deque<Task> tasks_ ABSL_GUARDED_BY(mu_);
@@ -1091,6 +1097,7 @@ class SqliteStore : public Store {
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> rejected_queue_full_{0};
   std::atomic<uint64_t> failed_commits_{0};
+  std::atomic<int64_t> payload_bytes_{0};  // copy of total_payload_bytes_
 };
 
 }  // namespace

@@ -379,6 +379,7 @@ TEST_F(SqliteStoreTest, RetentionBySizeKeepsDedupeIds) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->events_pruned, 2);
   EXPECT_EQ(result->dedupe_ids_pruned, 0);
+  EXPECT_EQ(store.Stats().payload_bytes, 3000);
   EXPECT_THAT(ReadAllIds(store), ElementsAre("c", "d", "e"));
   auto again = AppendSync(store, {MakeEvent("a", "message", "111", 1000)});
   ASSERT_TRUE(again.ok());
@@ -388,8 +389,10 @@ TEST_F(SqliteStoreTest, RetentionBySizeKeepsDedupeIds) {
   Store& reopened = Open();
   ASSERT_TRUE(
       AppendSync(reopened, {MakeEvent("f", "message", "111", 1000)}).ok());
+  EXPECT_EQ(reopened.Stats().payload_bytes, 4000);
   ASSERT_TRUE(reopened.RunRetention().ok());
   EXPECT_THAT(ReadAllIds(reopened), ElementsAre("d", "e", "f"));
+  EXPECT_EQ(reopened.Stats().payload_bytes, 3000);
 }
 
 TEST_F(SqliteStoreTest, CursorsNeverGoBackAfterTheLogIsEmptied) {

@@ -124,6 +124,8 @@ struct StoreStats {
   uint64_t duplicates = 0;       // skipped as already stored
   uint64_t rejected_queue_full = 0;
   uint64_t failed_commits = 0;
+  uint64_t queued_events = 0;  // waiting for the next commit, now
+  int64_t payload_bytes = 0;   // payloads stored (the size budget's measure)
 };
 
 class Store {
@@ -140,7 +142,8 @@ class Store {
   // stored (also within the batch: the first copy wins). `done` runs exactly
   // once: on the writer thread after commit+fsync, or inline on the caller's
   // thread if the batch is refused at once (UNAVAILABLE when the queue is
-  // full). On failure nothing of the batch is stored.
+  // full). On failure nothing of the batch is stored. Batches are stored in
+  // the order of the Append calls.
   virtual void Append(std::vector<EventRecord> events, AppendCallback done) = 0;
 
   // Up to `max` events after `cursor` ("" = from the oldest) matching
