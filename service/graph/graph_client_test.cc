@@ -246,6 +246,20 @@ TEST_F(GraphClientTest, DeadlineBecomesDeadlineExceededWithUnknownOutcome) {
   EXPECT_EQ(client_->stats().transport_errors, 1u);
 }
 
+TEST_F(GraphClientTest, DroppedConnectionIsUnavailableWithUnknownOutcome) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_.drop_connection = true;  // read the request, close without answer
+  }
+  GraphResult r = CallAndWait(
+      {.path = "/1/messages", .body = "{}", .access_token = kToken});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_TRUE(r.error->outcome_unknown());
+  EXPECT_FALSE(IsSafeToRetry(*r.error));
+  ExpectNoToken(r);
+}
+
 TEST_F(GraphClientTest, PastDeadlineFailsWithoutSending) {
   GraphResult r = CallAndWait({.path = "/1/messages",
                                .body = "{}",

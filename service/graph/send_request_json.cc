@@ -20,8 +20,27 @@ void Opt(JsonWriter& w, absl::string_view key, const std::string& value) {
   if (!value.empty()) w.Key(key).String(value);
 }
 
-absl::Status Missing(absl::string_view field, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+// A request field path ("template.components[0].parameters[1]"), rendered
+// only when an error needs it: building strings per field would cost more
+// than writing the JSON.
+struct FieldPath {
+  const FieldPath* parent = nullptr;
+  absl::string_view name;
+  int index = -1;
+
+  FieldPath Child(absl::string_view child, int i = -1) const {
+    return FieldPath{this, child, i};
+  }
+  std::string Render() const {
+    std::string out = parent ? parent->Render() : std::string();
+    if (!name.empty()) absl::StrAppend(&out, out.empty() ? "" : ".", name);
+    if (index >= 0) absl::StrAppend(&out, "[", index, "]");
+    return out;
+  }
+};
+
+absl::Status Missing(const FieldPath& field, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(field.Render(), ": ", what));
 }
 
 // --- google.protobuf.Struct → JSON -------------------------------------
@@ -85,7 +104,7 @@ void WriteValue(JsonWriter& w, const google::protobuf::Value& v) {
 // Meta allows no caption (headers, template parameters).
 template <typename Media>
 absl::Status WriteMediaSource(JsonWriter& w, const Media& m,
-                              absl::string_view field) {
+                              const FieldPath& field) {
   switch (m.source_case()) {
     case Media::kId:
       w.Key("id").String(m.id());
@@ -99,7 +118,7 @@ absl::Status WriteMediaSource(JsonWriter& w, const Media& m,
 }
 
 absl::Status WriteImage(JsonWriter& w, const v1::Image& m,
-                        absl::string_view field, bool with_caption) {
+                        const FieldPath& field, bool with_caption) {
   w.BeginObject();
   RETURN_IF_ERROR(WriteMediaSource(w, m, field));
   if (with_caption) Opt(w, "caption", m.caption());
@@ -108,7 +127,7 @@ absl::Status WriteImage(JsonWriter& w, const v1::Image& m,
 }
 
 absl::Status WriteVideo(JsonWriter& w, const v1::Video& m,
-                        absl::string_view field, bool with_caption) {
+                        const FieldPath& field, bool with_caption) {
   w.BeginObject();
   RETURN_IF_ERROR(WriteMediaSource(w, m, field));
   if (with_caption) Opt(w, "caption", m.caption());
@@ -117,7 +136,7 @@ absl::Status WriteVideo(JsonWriter& w, const v1::Video& m,
 }
 
 absl::Status WriteDocument(JsonWriter& w, const v1::Document& m,
-                           absl::string_view field, bool with_caption,
+                           const FieldPath& field, bool with_caption,
                            bool with_filename) {
   w.BeginObject();
   RETURN_IF_ERROR(WriteMediaSource(w, m, field));
@@ -129,7 +148,7 @@ absl::Status WriteDocument(JsonWriter& w, const v1::Document& m,
 
 absl::Status WriteAudio(JsonWriter& w, const v1::Audio& m) {
   w.BeginObject();
-  RETURN_IF_ERROR(WriteMediaSource(w, m, "audio"));
+  RETURN_IF_ERROR(WriteMediaSource(w, m, FieldPath{nullptr, "audio"}));
   if (m.voice()) w.Key("voice").Bool(true);
   w.EndObject();
   return absl::OkStatus();
@@ -137,7 +156,7 @@ absl::Status WriteAudio(JsonWriter& w, const v1::Audio& m) {
 
 absl::Status WriteSticker(JsonWriter& w, const v1::Sticker& m) {
   w.BeginObject();
-  RETURN_IF_ERROR(WriteMediaSource(w, m, "sticker"));
+  RETURN_IF_ERROR(WriteMediaSource(w, m, FieldPath{nullptr, "sticker"}));
   w.EndObject();
   return absl::OkStatus();
 }
@@ -227,7 +246,7 @@ void WriteContact(JsonWriter& w, const v1::Contact& c) {
 // --- interactive ------------------------------------------------------------
 
 absl::Status WriteHeader(JsonWriter& w, const v1::InteractiveHeader& h,
-                         absl::string_view field) {
+                         const FieldPath& field) {
   w.BeginObject();
   switch (h.header_case()) {
     case v1::InteractiveHeader::kText:
@@ -237,20 +256,19 @@ absl::Status WriteHeader(JsonWriter& w, const v1::InteractiveHeader& h,
     case v1::InteractiveHeader::kImage:
       w.Key("type").String("image");
       w.Key("image");
-      RETURN_IF_ERROR(WriteImage(w, h.image(), absl::StrCat(field, ".image"),
+      RETURN_IF_ERROR(WriteImage(w, h.image(), field.Child("image"),
                                  /*with_caption=*/false));
       break;
     case v1::InteractiveHeader::kVideo:
       w.Key("type").String("video");
       w.Key("video");
-      RETURN_IF_ERROR(WriteVideo(w, h.video(), absl::StrCat(field, ".video"),
+      RETURN_IF_ERROR(WriteVideo(w, h.video(), field.Child("video"),
                                  /*with_caption=*/false));
       break;
     case v1::InteractiveHeader::kDocument:
       w.Key("type").String("document");
       w.Key("document");
-      RETURN_IF_ERROR(WriteDocument(w, h.document(),
-                                    absl::StrCat(field, ".document"),
+      RETURN_IF_ERROR(WriteDocument(w, h.document(), field.Child("document"),
                                     /*with_caption=*/false,
                                     /*with_filename=*/true));
       break;
@@ -389,8 +407,8 @@ absl::Status WriteCarouselAction(JsonWriter& w,
   w.Key("cards").BeginArray();
   int i = 0;
   for (const auto& card : c.cards()) {
-    const std::string field =
-        absl::StrCat("interactive.carousel.cards[", i++, "]");
+    const FieldPath carousel{nullptr, "interactive.carousel.cards", i++};
+    const FieldPath& field = carousel;
     w.BeginObject();
     w.Key("card_index").Int(card.card_index());
     switch (card.action_case()) {
@@ -405,8 +423,7 @@ absl::Status WriteCarouselAction(JsonWriter& w,
     }
     if (card.has_header()) {
       w.Key("header");
-      RETURN_IF_ERROR(
-          WriteHeader(w, card.header(), absl::StrCat(field, ".header")));
+      RETURN_IF_ERROR(WriteHeader(w, card.header(), field.Child("header")));
     }
     if (card.has_body()) WriteTextObject(w, "body", card.body().text());
     w.Key("action");
@@ -471,13 +488,15 @@ absl::Status WriteInteractive(JsonWriter& w, const v1::Interactive& in) {
       type = "call_permission_request";
       break;
     default:
-      return Missing("interactive", "a kind (button, list, ...) is required");
+      return Missing(FieldPath{nullptr, "interactive"},
+                     "a kind (button, list, ...) is required");
   }
   w.BeginObject();
   w.Key("type").String(type);
   if (in.has_header()) {
     w.Key("header");
-    RETURN_IF_ERROR(WriteHeader(w, in.header(), "interactive.header"));
+    RETURN_IF_ERROR(
+        WriteHeader(w, in.header(), FieldPath{nullptr, "interactive.header"}));
   }
   if (in.has_body()) WriteTextObject(w, "body", in.body().text());
   if (in.has_footer()) WriteTextObject(w, "footer", in.footer().text());
@@ -574,7 +593,7 @@ absl::Status WriteInteractive(JsonWriter& w, const v1::Interactive& in) {
 // --- template ---------------------------------------------------------------
 
 absl::Status WriteParameter(JsonWriter& w, const v1::TemplateParameter& p,
-                            const std::string& field) {
+                            const FieldPath& field) {
   w.BeginObject();
   switch (p.value_case()) {
     case v1::TemplateParameter::kText:
@@ -604,22 +623,21 @@ absl::Status WriteParameter(JsonWriter& w, const v1::TemplateParameter& p,
       w.Key("type").String("image");
       Opt(w, "parameter_name", p.parameter_name());
       w.Key("image");
-      RETURN_IF_ERROR(WriteImage(w, p.image(), absl::StrCat(field, ".image"),
+      RETURN_IF_ERROR(WriteImage(w, p.image(), field.Child("image"),
                                  /*with_caption=*/false));
       break;
     case v1::TemplateParameter::kVideo:
       w.Key("type").String("video");
       Opt(w, "parameter_name", p.parameter_name());
       w.Key("video");
-      RETURN_IF_ERROR(WriteVideo(w, p.video(), absl::StrCat(field, ".video"),
+      RETURN_IF_ERROR(WriteVideo(w, p.video(), field.Child("video"),
                                  /*with_caption=*/false));
       break;
     case v1::TemplateParameter::kDocument:
       w.Key("type").String("document");
       Opt(w, "parameter_name", p.parameter_name());
       w.Key("document");
-      RETURN_IF_ERROR(WriteDocument(w, p.document(),
-                                    absl::StrCat(field, ".document"),
+      RETURN_IF_ERROR(WriteDocument(w, p.document(), field.Child("document"),
                                     /*with_caption=*/false,
                                     /*with_filename=*/true));
       break;
@@ -700,7 +718,7 @@ absl::string_view SubTypeName(v1::TemplateComponent::SubType s) {
 }
 
 absl::Status WriteComponent(JsonWriter& w, const v1::TemplateComponent& c,
-                            const std::string& field) {
+                            const FieldPath& field) {
   w.BeginObject();
   switch (c.type()) {
     case v1::TemplateComponent::TYPE_HEADER:
@@ -734,8 +752,7 @@ absl::Status WriteComponent(JsonWriter& w, const v1::TemplateComponent& c,
     w.Key("parameters").BeginArray();
     int i = 0;
     for (const auto& p : c.parameters()) {
-      RETURN_IF_ERROR(
-          WriteParameter(w, p, absl::StrCat(field, ".parameters[", i++, "]")));
+      RETURN_IF_ERROR(WriteParameter(w, p, field.Child("parameters", i++)));
     }
     w.EndArray();
   }
@@ -743,14 +760,14 @@ absl::Status WriteComponent(JsonWriter& w, const v1::TemplateComponent& c,
     w.Key("cards").BeginArray();
     int i = 0;
     for (const auto& card : c.cards()) {
-      const std::string card_field = absl::StrCat(field, ".cards[", i++, "]");
+      const FieldPath card_field = field.Child("cards", i++);
       w.BeginObject();
       w.Key("card_index").Int(card.card_index());
       w.Key("components").BeginArray();
       int j = 0;
       for (const auto& sub : card.components()) {
-        RETURN_IF_ERROR(WriteComponent(
-            w, sub, absl::StrCat(card_field, ".components[", j++, "]")));
+        RETURN_IF_ERROR(
+            WriteComponent(w, sub, card_field.Child("components", j++)));
       }
       w.EndArray();
       w.EndObject();
@@ -774,7 +791,7 @@ absl::Status WriteTemplate(JsonWriter& w, const v1::TemplateMessage& t) {
     int i = 0;
     for (const auto& c : t.components()) {
       RETURN_IF_ERROR(
-          WriteComponent(w, c, absl::StrCat("template.components[", i++, "]")));
+          WriteComponent(w, c, FieldPath{nullptr, "template.components", i++}));
     }
     w.EndArray();
   }
@@ -817,7 +834,7 @@ absl::Status WriteSendJson(const v1::SendRequest& r, JsonWriter* out) {
   JsonWriter& w = *out;
   const absl::string_view type = ContentType(r);
   if (type.empty()) {
-    return Missing("content",
+    return Missing(FieldPath{nullptr, "content"},
                    "exactly one content type (text, image, ...) "
                    "is required");
   }
@@ -844,16 +861,19 @@ absl::Status WriteSendJson(const v1::SendRequest& r, JsonWriter* out) {
       w.EndObject();
       break;
     case v1::SendRequest::kImage:
-      RETURN_IF_ERROR(WriteImage(w, r.image(), "image", true));
+      RETURN_IF_ERROR(
+          WriteImage(w, r.image(), FieldPath{nullptr, "image"}, true));
       break;
     case v1::SendRequest::kAudio:
       RETURN_IF_ERROR(WriteAudio(w, r.audio()));
       break;
     case v1::SendRequest::kVideo:
-      RETURN_IF_ERROR(WriteVideo(w, r.video(), "video", true));
+      RETURN_IF_ERROR(
+          WriteVideo(w, r.video(), FieldPath{nullptr, "video"}, true));
       break;
     case v1::SendRequest::kDocument:
-      RETURN_IF_ERROR(WriteDocument(w, r.document(), "document", true, true));
+      RETURN_IF_ERROR(WriteDocument(
+          w, r.document(), FieldPath{nullptr, "document"}, true, true));
       break;
     case v1::SendRequest::kSticker:
       RETURN_IF_ERROR(WriteSticker(w, r.sticker()));
