@@ -335,6 +335,16 @@ class SqliteStore : public Store {
       done(AppendResult{});
       return;
     }
+    for (const EventRecord& e : events) {
+      // An empty id would make every later id-less event a "duplicate" and
+      // silently drop it: refuse loudly instead.
+      if (e.id.empty()) {
+        done(absl::InvalidArgumentError(
+            absl::StrCat("event store: event of kind \"", e.kind,
+                         "\" has no id; nothing of the batch was stored")));
+        return;
+      }
+    }
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_ &&

@@ -677,6 +677,13 @@ TEST_F(SqliteStoreTest, WriteFailureGivesUnavailableThenRecovers) {
   EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "see AppendUnderFileSizeLimit";
 }
 
+TEST_F(SqliteStoreTest, EventWithoutIdIsRefused) {
+  Store& store = Open();
+  auto refused = AppendSync(store, {MakeEvent("a"), MakeEvent("")});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ReadAllIds(store), IsEmpty());
+}
+
 TEST_F(SqliteStoreTest, FullQueueFailsFast) {
   options_.max_queued_events = 10;
   Store& store = Open();

@@ -142,8 +142,9 @@ class Store {
   // stored (also within the batch: the first copy wins). `done` runs exactly
   // once: on the writer thread after commit+fsync, or inline on the caller's
   // thread if the batch is refused at once (UNAVAILABLE when the queue is
-  // full). On failure nothing of the batch is stored. Batches are stored in
-  // the order of the Append calls.
+  // full, INVALID_ARGUMENT when an event has an empty id). On failure nothing
+  // of the batch is stored. Batches are stored in the order of the Append
+  // calls.
   virtual void Append(std::vector<EventRecord> events, AppendCallback done) = 0;
 
   // Up to `max` events after `cursor` ("" = from the oldest) matching
