@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -79,9 +80,10 @@ TEST(SubscribeKindsTest, KindOfEventIsThePayloadFieldName) {
 // Reads one stream on its own thread, collecting events.
 class TestSubscriber {
  public:
+  // With `ack`, every event received is acknowledged to request.group().
   TestSubscriber(v1::Events::Stub* stub, const SubscribeRequest& request,
-                 bool paused = false)
-      : paused_(paused) {
+                 bool paused = false, bool ack = false)
+      : stub_(stub), ack_group_(ack ? request.group() : ""), paused_(paused) {
     reader_ = stub->Subscribe(&context_, request);
     thread_ = std::thread([this] { Run(); });
   }
@@ -110,6 +112,10 @@ class TestSubscriber {
     absl::MutexLock lock(&mu_);
     return events_;
   }
+  int64_t acked() {
+    absl::MutexLock lock(&mu_);
+    return acked_;
+  }
   grpc::Status WaitDone() {
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&done_), kWait);
@@ -127,8 +133,20 @@ class TestSubscriber {
       }
       Event event;
       if (!reader_->Read(&event)) break;
+      int64_t acked = 0;
+      if (!ack_group_.empty()) {
+        grpc::ClientContext context;
+        v1::AckRequest request;
+        request.set_group(ack_group_);
+        request.add_cursors(event.cursor());
+        v1::AckResponse response;
+        grpc::Status status = stub_->Ack(&context, request, &response);
+        EXPECT_TRUE(status.ok()) << status.error_message();
+        acked = response.acknowledged();
+      }
       absl::MutexLock lock(&mu_);
       events_.push_back(std::move(event));
+      acked_ += acked;
     }
     grpc::Status status = reader_->Finish();
     absl::MutexLock lock(&mu_);
@@ -136,6 +154,8 @@ class TestSubscriber {
     done_ = true;
   }
 
+  v1::Events::Stub* const stub_;
+  const std::string ack_group_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReader<Event>> reader_;
   std::thread thread_;
@@ -144,6 +164,7 @@ class TestSubscriber {
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   std::vector<Event> events_ ABSL_GUARDED_BY(mu_);
+  int64_t acked_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 std::vector<std::string> Cursors(const std::vector<Event>& events) {
@@ -281,8 +302,43 @@ class EventsServiceTest : public ::testing::Test {
   }
 
   std::unique_ptr<TestSubscriber> Subscribe(const SubscribeRequest& request,
-                                            bool paused = false) {
-    return std::make_unique<TestSubscriber>(stub_.get(), request, paused);
+                                            bool paused = false,
+                                            bool ack = false) {
+    return std::make_unique<TestSubscriber>(stub_.get(), request, paused, ack);
+  }
+
+  // A group member from the oldest event (for a new group).
+  static SubscribeRequest GroupRequest(
+      const std::string& group,
+      absl::Duration ack_timeout = absl::ZeroDuration()) {
+    SubscribeRequest request;
+    request.set_group(group);
+    request.set_from_oldest(true);
+    if (ack_timeout > absl::ZeroDuration()) {
+      request.mutable_ack_timeout()->set_nanos(
+          static_cast<int32_t>(absl::ToInt64Nanoseconds(ack_timeout)));
+    }
+    return request;
+  }
+
+  void WaitSubscribers(size_t n) {
+    absl::Time deadline = absl::Now() + kWait;
+    while (service_->stats().subscribers != n && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    EXPECT_EQ(service_->stats().subscribers, n);
+  }
+
+  v1::AckResponse Ack(const std::string& group,
+                      const std::vector<std::string>& cursors,
+                      grpc::Status* status) {
+    grpc::ClientContext context;
+    v1::AckRequest request;
+    request.set_group(group);
+    for (const auto& c : cursors) request.add_cursors(c);
+    v1::AckResponse response;
+    *status = stub_->Ack(&context, request, &response);
+    return response;
   }
 
   std::filesystem::path dir_;
@@ -499,6 +555,124 @@ TEST_F(EventsServiceTest, ServerShutdownEndsOpenStreamsWithUnavailable) {
   }
   paused->Resume();
   paused->WaitDone();
+}
+
+// ---- Consumer groups ----
+
+TEST_F(EventsServiceTest, GroupSharesEachEventWithExactlyOneMember) {
+  options_.group_claim_batch = 4;
+  Open();
+  auto a = Subscribe(GroupRequest("g"), false, /*ack=*/true);
+  auto b = Subscribe(GroupRequest("g"), false, /*ack=*/true);
+  WaitSubscribers(2);
+  std::vector<std::string> cursors;
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<std::string> c =
+        AppendMessages(absl::StrCat("b", batch, "-"), 10);
+    cursors.insert(cursors.end(), c.begin(), c.end());
+  }
+  absl::Time deadline = absl::Now() + kWait;
+  while (a->events().size() + b->events().size() < cursors.size() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  absl::SleepFor(absl::Milliseconds(100));  // any duplicate would show now
+  std::vector<Event> got_a = a->events();
+  std::vector<Event> got_b = b->events();
+  EXPECT_GT(got_a.size(), 0u);
+  EXPECT_GT(got_b.size(), 0u);
+  std::multiset<std::string> all;
+  for (const Event& e : got_a) all.insert(e.cursor());
+  for (const Event& e : got_b) all.insert(e.cursor());
+  EXPECT_EQ(all.size(), cursors.size());
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()),
+            std::set<std::string>(cursors.begin(), cursors.end()));
+  // Each member still sees its share in log order.
+  std::vector<std::string> cursors_a = Cursors(got_a);
+  std::vector<std::string> cursors_b = Cursors(got_b);
+  EXPECT_TRUE(std::is_sorted(cursors_a.begin(), cursors_a.end()));
+  EXPECT_TRUE(std::is_sorted(cursors_b.begin(), cursors_b.end()));
+}
+
+TEST_F(EventsServiceTest, UnackedEventsGoToAnotherMemberAfterTheAckTimeout) {
+  Open();
+  const absl::Duration timeout = absl::Milliseconds(300);
+  std::vector<std::string> cursors = AppendMessages("m", 10);
+  auto lazy = Subscribe(GroupRequest("g", timeout));  // never acks
+  EXPECT_EQ(lazy->WaitFor(10).size(), 10u);
+  lazy->Cancel();
+  lazy->WaitDone();
+  auto diligent = Subscribe(GroupRequest("g", timeout), false, /*ack=*/true);
+  EXPECT_THAT(Cursors(diligent->WaitFor(10)), ElementsAreArray(cursors));
+  // Acknowledged: never delivered again, to this member or a new one.
+  absl::Time deadline = absl::Now() + kWait;
+  while (diligent->acked() < 10 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(diligent->acked(), 10);
+  auto late = Subscribe(GroupRequest("g", timeout), false, /*ack=*/true);
+  absl::SleepFor(4 * timeout);
+  EXPECT_EQ(diligent->events().size(), 10u);
+  EXPECT_TRUE(late->events().empty());
+  // The group goes on with new events.
+  std::vector<std::string> more = AppendMessages("n", 2);
+  deadline = absl::Now() + kWait;
+  while (diligent->events().size() + late->events().size() < 12 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(diligent->events().size() + late->events().size(), 12u);
+}
+
+TEST_F(EventsServiceTest, GroupPositionSurvivesStoreReopen) {
+  Open();
+  std::vector<std::string> first = AppendMessages("a", 5);
+  {
+    auto member = Subscribe(GroupRequest("g"), false, /*ack=*/true);
+    EXPECT_EQ(member->WaitFor(5).size(), 5u);
+    absl::Time deadline = absl::Now() + kWait;
+    while (member->acked() < 5 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    EXPECT_EQ(member->acked(), 5);
+  }
+  Close();
+  Open();
+  // Acknowledged already: nothing pending any more.
+  grpc::Status status;
+  EXPECT_EQ(Ack("g", first, &status).acknowledged(), 0);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::vector<std::string> second = AppendMessages("b", 3);
+  // from_oldest is ignored: the group exists and has its position.
+  auto member = Subscribe(GroupRequest("g"), false, /*ack=*/true);
+  EXPECT_THAT(Cursors(member->WaitFor(3)), ElementsAreArray(second));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(member->events().size(), 3u);
+}
+
+TEST_F(EventsServiceTest, NewGroupStartsLiveUnlessToldOtherwise) {
+  Open();
+  AppendMessages("old", 4);
+  SubscribeRequest request;
+  request.set_group("live-group");
+  auto member = Subscribe(request, false, /*ack=*/true);
+  WaitSubscribers(1);
+  // The group exists once its first claim ran; Ack of an unknown cursor
+  // answers 0 either way, so wait for the stream to have claimed.
+  absl::SleepFor(absl::Milliseconds(100));
+  std::vector<std::string> fresh = AppendMessages("new", 2);
+  EXPECT_THAT(Cursors(member->WaitFor(2)), ElementsAreArray(fresh));
+}
+
+TEST_F(EventsServiceTest, AckValidatesItsArguments) {
+  Open();
+  grpc::Status status;
+  Ack("", {"e10000000000000001"}, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("group"));
+  Ack("g", {"garbage"}, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("cursors[0]"));
 }
 
 }  // namespace
