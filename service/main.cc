@@ -1,0 +1,119 @@
+// wagate: the gRPC gateway to the WhatsApp Cloud API.
+//
+//   wagate                       # loopback, single account from WAGATE_* env
+//   wagate --config wagate.json  # accounts, clients, limits from a file
+//   wagate --sandbox             # with the embedded Graph API emulator
+//
+// Every flag can also be set as WAGATE_<FLAG> in the environment.
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "service/common/log.h"
+#include "service/config/config.h"
+#include "service/config/env_flags.h"
+#include "service/server/gateway.h"
+
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
+          "Where the gRPC API listens (host:port; port 0 picks a free one).");
+ABSL_FLAG(std::string, http_address, "127.0.0.1:8080",
+          "Where webhooks, /metrics and /healthz are served (host:port).");
+ABSL_FLAG(std::string, graph_base_url, "https://graph.facebook.com",
+          "Base URL of the Graph API.");
+ABSL_FLAG(std::string, graph_api_version, "v24.0", "Graph API version.");
+ABSL_FLAG(std::string, store, "sqlite:wagate-data/wagate.db",
+          "Event log, consumer groups and idempotency keys: sqlite:PATH or "
+          "redis://HOST:PORT.");
+ABSL_FLAG(std::string, config, "",
+          "JSON config file (schema: protos/wagate/config/v1/config.proto).");
+ABSL_FLAG(bool, sandbox, false,
+          "Run the Graph API emulator in-process with a demo account and point "
+          "the gateway at it: no Meta account needed.");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "How long in-flight calls may finish after SIGINT/SIGTERM.");
+ABSL_FLAG(int, io_threads, 2,
+          "Threads running the HTTP and Graph client loop.");
+
+namespace {
+
+int Fail(absl::string_view what, const absl::Status& status) {
+  wagate::log::Error("main", what, {{"error", std::string(status.message())}});
+  std::fprintf(stderr, "wagate: %s: %s\n", std::string(what).c_str(),
+               std::string(status.message()).c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "the gRPC gateway to the WhatsApp Cloud API.\n"
+      "Every flag can also be set as WAGATE_<FLAG> in the environment; secrets "
+      "come only from the environment (WAGATE_ACCESS_TOKEN, WAGATE_APP_SECRET, "
+      "WAGATE_VERIFY_TOKEN) or the variables the config file names.");
+  absl::Status env = wagate::config::ApplyFlagEnvironment(
+      {"grpc_address", "http_address", "graph_base_url", "graph_api_version",
+       "store", "config", "sandbox", "log_level", "shutdown_grace",
+       "io_threads"});
+  if (!env.ok()) return Fail("bad environment", env);
+  absl::ParseCommandLine(argc, argv);
+
+  wagate::log::Level level;
+  if (!wagate::log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    return Fail("bad flag",
+                absl::InvalidArgumentError("--log_level must be debug, info, "
+                                           "warning or error"));
+  }
+  wagate::log::SetMinLevel(level);
+
+  wagate::server::GatewayOptions options;
+  options.grpc_address = absl::GetFlag(FLAGS_grpc_address);
+  options.http_address = absl::GetFlag(FLAGS_http_address);
+  options.graph_base_url = absl::GetFlag(FLAGS_graph_base_url);
+  options.graph_api_version = absl::GetFlag(FLAGS_graph_api_version);
+  options.store = absl::GetFlag(FLAGS_store);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.io_threads = absl::GetFlag(FLAGS_io_threads);
+  if (options.io_threads < 1 || options.io_threads > 64) {
+    return Fail("bad flag", absl::InvalidArgumentError(
+                                "--io_threads must be between 1 and 64"));
+  }
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  if (!config_path.empty()) {
+    absl::StatusOr<wagate::config::v1::Config> config =
+        wagate::config::LoadConfigFile(config_path);
+    if (!config.ok()) return Fail("bad config", config.status());
+    options.config = *std::move(config);
+  }
+  if (absl::GetFlag(FLAGS_sandbox)) {
+    return Fail("sandbox", absl::UnimplementedError(
+                               "the embedded emulator is not built yet"));
+  }
+
+  // Signals are taken synchronously by this thread; block them before any
+  // other thread starts so none of those receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<wagate::server::Gateway>> gateway =
+      wagate::server::Gateway::Start(std::move(options));
+  if (!gateway.ok()) return Fail("cannot start", gateway.status());
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  wagate::log::Info(
+      "main", "signal received",
+      {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+  (*gateway)->Shutdown();
+  return 0;
+}

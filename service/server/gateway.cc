@@ -1,0 +1,210 @@
+#include "service/server/gateway.h"
+
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "service/common/log.h"
+#include "service/common/status_macros.h"
+#include "service/events/store.h"
+#include "service/http/server.h"
+#include "service/server/reflection_service.h"
+#include "service/server/unimplemented.h"
+
+namespace wagate::server {
+
+class Gateway::Impl {
+ public:
+  explicit Impl(GatewayOptions options)
+      : options_(std::move(options)),
+        work_(boost::asio::make_work_guard(io_)) {}
+
+  ~Impl() { Shutdown(); }
+
+  absl::Status Start() {
+    ASSIGN_OR_RETURN(config::Accounts accounts,
+                     config::Accounts::Create(options_.config, options_.env));
+    accounts_ = std::make_unique<config::Accounts>(std::move(accounts));
+
+    events::StoreOptions store_options;
+    if (options_.config.has_retention()) {
+      const auto& retention = options_.config.retention();
+      if (retention.has_max_age()) {
+        store_options.retention.max_age =
+            absl::Seconds(retention.max_age().seconds()) +
+            absl::Nanoseconds(retention.max_age().nanos());
+      }
+      if (retention.max_bytes() > 0) {
+        store_options.retention.max_payload_bytes = retention.max_bytes();
+      }
+    }
+    ASSIGN_OR_RETURN(store_, events::OpenStore(options_.store, store_options));
+
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+      io_threads_.emplace_back([this] { io_.run(); });
+    }
+
+    RETURN_IF_ERROR(StartHttp());
+    RETURN_IF_ERROR(StartGrpc());
+    log::Info("gateway", "serving",
+              {{"grpc_address", HostOf(options_.grpc_address) + ":" +
+                                    std::to_string(grpc_port_)},
+               {"http_address", HostOf(options_.http_address) + ":" +
+                                    std::to_string(http_->port())},
+               {"graph_base_url", options_.graph_base_url},
+               {"graph_api_version", options_.graph_api_version},
+               {"store", options_.store}});
+    return absl::OkStatus();
+  }
+
+  void Shutdown() {
+    if (shut_down_) return;
+    shut_down_ = true;
+    log::Info("gateway", "shutting down",
+              {{"grace", absl::FormatDuration(options_.shutdown_grace)}});
+    if (http_ != nullptr) http_->Stop();
+    if (grpc_server_ != nullptr) {
+      if (auto* health = grpc_server_->GetHealthCheckService()) {
+        health->SetServingStatus(false);
+      }
+      grpc_server_->Shutdown(
+          std::chrono::system_clock::now() +
+          absl::ToChronoMilliseconds(options_.shutdown_grace));
+      grpc_server_->Wait();
+    }
+    work_.reset();
+    io_.stop();
+    for (std::thread& t : io_threads_) t.join();
+    io_threads_.clear();
+    http_.reset();
+    store_.reset();
+    log::Info("gateway", "stopped");
+  }
+
+  int grpc_port() const { return grpc_port_; }
+  int http_port() const { return http_ != nullptr ? http_->port() : 0; }
+
+ private:
+  static std::string HostOf(absl::string_view address) {
+    size_t colon = address.rfind(':');
+    return std::string(
+        colon == absl::string_view::npos ? address : address.substr(0, colon));
+  }
+
+  absl::Status StartHttp() {
+    http::ServerOptions http_options;
+    const auto& limits = options_.config.limits();
+    if (limits.http_max_body_bytes() > 0) {
+      http_options.max_body_bytes = limits.http_max_body_bytes();
+    }
+    if (limits.http_max_header_bytes() > 0) {
+      http_options.max_header_bytes = limits.http_max_header_bytes();
+    }
+    if (limits.http_max_connections() > 0) {
+      http_options.max_connections = limits.http_max_connections();
+    }
+    if (limits.has_http_header_timeout()) {
+      http_options.header_timeout =
+          absl::Seconds(limits.http_header_timeout().seconds());
+    }
+    if (limits.has_http_idle_timeout()) {
+      http_options.idle_timeout =
+          absl::Seconds(limits.http_idle_timeout().seconds());
+    }
+    http_ = std::make_unique<http::Server>(io_, http_options);
+    http_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
+      done(http::TextResponse(200, "ok\n"));
+    });
+    absl::Status listening = http_->Listen(options_.http_address);
+    if (!listening.ok()) {
+      return absl::Status(listening.code(), absl::StrCat("--http_address: ",
+                                                         listening.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status StartGrpc() {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options_.grpc_address,
+                             grpc::InsecureServerCredentials(), &grpc_port_);
+    const auto& limits = options_.config.limits();
+    if (limits.grpc_max_message_bytes() > 0) {
+      builder.SetMaxReceiveMessageSize(limits.grpc_max_message_bytes());
+      builder.SetMaxSendMessageSize(limits.grpc_max_message_bytes());
+    }
+    if (limits.grpc_max_concurrent_streams() > 0) {
+      builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                                 limits.grpc_max_concurrent_streams());
+    }
+    services_.push_back(std::make_unique<UnimplementedMessaging>());
+    services_.push_back(std::make_unique<UnimplementedEvents>());
+    services_.push_back(std::make_unique<UnimplementedTemplates>());
+    services_.push_back(std::make_unique<UnimplementedPhoneNumbers>());
+    services_.push_back(std::make_unique<UnimplementedMedia>());
+    services_.push_back(std::make_unique<UnimplementedAccounts>());
+    for (auto& service : services_) builder.RegisterService(service.get());
+    ASSIGN_OR_RETURN(
+        reflection_,
+        ReflectionService::Create(
+            {"wagate.v1.Messaging", "wagate.v1.Events", "wagate.v1.Templates",
+             "wagate.v1.PhoneNumbers", "wagate.v1.Media", "wagate.v1.Accounts",
+             "grpc.health.v1.Health",
+             "grpc.reflection.v1alpha.ServerReflection"}));
+    builder.RegisterService(reflection_.get());
+    grpc_server_ = builder.BuildAndStart();
+    if (grpc_server_ == nullptr || grpc_port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("--grpc_address: cannot listen on ",
+                       options_.grpc_address, " (address in use or invalid)"));
+    }
+    if (auto* health = grpc_server_->GetHealthCheckService()) {
+      health->SetServingStatus(true);
+      for (const char* name : {"wagate.v1.Messaging", "wagate.v1.Events",
+                               "wagate.v1.Templates", "wagate.v1.PhoneNumbers",
+                               "wagate.v1.Media", "wagate.v1.Accounts"}) {
+        health->SetServingStatus(name, true);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  GatewayOptions options_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      work_;
+  std::vector<std::thread> io_threads_;
+  std::unique_ptr<config::Accounts> accounts_;
+  std::unique_ptr<events::Store> store_;
+  std::unique_ptr<http::Server> http_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<ReflectionService> reflection_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int grpc_port_ = 0;
+  bool shut_down_ = false;
+};
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
+    GatewayOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  absl::Status started = impl->Start();
+  if (!started.ok()) {
+    impl->Shutdown();
+    return started;
+  }
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Gateway::~Gateway() = default;
+int Gateway::grpc_port() const { return impl_->grpc_port(); }
+int Gateway::http_port() const { return impl_->http_port(); }
+void Gateway::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace wagate::server

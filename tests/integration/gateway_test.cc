@@ -1,0 +1,175 @@
+// The assembled gateway over real sockets: reflection, health, placeholders,
+// /healthz, shutdown.
+#include "service/server/gateway.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/integration/util/subprocess.h"
+#include "wagate/v1/templates.grpc.pb.h"
+
+namespace wagate::server {
+namespace {
+
+using ::grpc::reflection::v1alpha::ServerReflection;
+using ::grpc::reflection::v1alpha::ServerReflectionRequest;
+using ::grpc::reflection::v1alpha::ServerReflectionResponse;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GatewayOptions options;
+    options.grpc_address = "127.0.0.1:0";
+    options.http_address = "127.0.0.1:0";
+    options.store =
+        "sqlite:" + wagate::testing::MakeTempDir("gateway_test") + "/w.db";
+    options.env = [](absl::string_view) { return absl::nullopt; };
+    options.shutdown_grace = absl::Seconds(2);
+    absl::StatusOr<std::unique_ptr<Gateway>> gateway =
+        Gateway::Start(std::move(options));
+    ASSERT_TRUE(gateway.ok()) << gateway.status();
+    gateway_ = *std::move(gateway);
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", gateway_->grpc_port()),
+                            grpc::InsecureChannelCredentials());
+  }
+
+  // One request/response exchange on the reflection stream.
+  ServerReflectionResponse Reflect(const ServerReflectionRequest& request) {
+    auto stub = ServerReflection::NewStub(channel_);
+    grpc::ClientContext context;
+    auto stream = stub->ServerReflectionInfo(&context);
+    EXPECT_TRUE(stream->Write(request));
+    ServerReflectionResponse response;
+    EXPECT_TRUE(stream->Read(&response));
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+    return response;
+  }
+
+  std::unique_ptr<Gateway> gateway_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+TEST_F(GatewayTest, ReflectionListsEveryService) {
+  ServerReflectionRequest request;
+  request.set_list_services("");
+  ServerReflectionResponse response = Reflect(request);
+  std::set<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.insert(service.name());
+  }
+  EXPECT_THAT(names,
+              IsSupersetOf({"wagate.v1.Messaging", "wagate.v1.Events",
+                            "wagate.v1.Templates", "wagate.v1.PhoneNumbers",
+                            "wagate.v1.Media", "wagate.v1.Accounts",
+                            "grpc.health.v1.Health"}));
+}
+
+TEST_F(GatewayTest, ReflectionResolvesAMessageTypeWithItsDocumentation) {
+  ServerReflectionRequest request;
+  request.set_file_containing_symbol("wagate.v1.SendRequest");
+  ServerReflectionResponse response = Reflect(request);
+  ASSERT_GT(response.file_descriptor_response().file_descriptor_proto_size(),
+            0);
+  // Build a pool from what reflection returned, dependencies first, as
+  // grpcurl does; the message must resolve with its fields.
+  google::protobuf::DescriptorPool pool;
+  std::vector<google::protobuf::FileDescriptorProto> files;
+  for (const std::string& bytes :
+       response.file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto file;
+    ASSERT_TRUE(file.ParseFromString(bytes));
+    files.push_back(file);
+  }
+  // Reflection may send dependencies in any order: add until all resolve.
+  for (size_t round = 0; round < files.size(); ++round) {
+    for (const auto& file : files) {
+      if (pool.FindFileByName(file.name()) == nullptr) pool.BuildFile(file);
+    }
+  }
+  const google::protobuf::Descriptor* send =
+      pool.FindMessageTypeByName("wagate.v1.SendRequest");
+  ASSERT_NE(send, nullptr);
+  EXPECT_NE(send->FindFieldByName("phone_number_id"), nullptr);
+  EXPECT_NE(send->FindFieldByName("text"), nullptr);
+  EXPECT_NE(send->FindFieldByName("template"), nullptr);
+  // Doc comments travel with the descriptors (source_code_info).
+  bool has_comments = false;
+  for (const auto& file : files) {
+    if (file.name() == "wagate/v1/messaging.proto") {
+      has_comments = file.source_code_info().location_size() > 0;
+    }
+  }
+  EXPECT_TRUE(has_comments);
+}
+
+TEST_F(GatewayTest, HealthIsServing) {
+  auto stub = grpc::health::v1::Health::NewStub(channel_);
+  for (const char* service : {"", "wagate.v1.Messaging", "wagate.v1.Events"}) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = stub->Check(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING)
+        << service;
+  }
+}
+
+TEST_F(GatewayTest, PlaceholderRpcsSayTheyAreNotImplemented) {
+  auto stub = v1::Templates::NewStub(channel_);
+  grpc::ClientContext context;
+  v1::ListTemplatesRequest request;
+  v1::ListTemplatesResponse response;
+  grpc::Status status = stub->ListTemplates(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("wagate.v1.Templates/ListTemplates"));
+}
+
+TEST_F(GatewayTest, ShutdownStopsBothListeners) {
+  const int grpc_port = gateway_->grpc_port();
+  gateway_->Shutdown();
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                          grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(500));
+  grpc::health::v1::HealthCheckResponse response;
+  EXPECT_FALSE(
+      stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response)
+          .ok());
+  gateway_->Shutdown();  // idempotent
+}
+
+TEST(GatewayStartTest, AddressInUseIsAClearError) {
+  GatewayOptions first;
+  first.grpc_address = "127.0.0.1:0";
+  first.http_address = "127.0.0.1:0";
+  first.store = "sqlite:" + wagate::testing::MakeTempDir("gw_in_use") + "/a.db";
+  first.env = [](absl::string_view) { return absl::nullopt; };
+  absl::StatusOr<std::unique_ptr<Gateway>> a = Gateway::Start(first);
+  ASSERT_TRUE(a.ok()) << a.status();
+  GatewayOptions second = first;
+  second.store =
+      "sqlite:" + wagate::testing::MakeTempDir("gw_in_use") + "/b.db";
+  second.http_address = absl::StrCat("127.0.0.1:", (*a)->http_port());
+  absl::StatusOr<std::unique_ptr<Gateway>> b = Gateway::Start(second);
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.status().message(), HasSubstr("--http_address"));
+}
+
+}  // namespace
+}  // namespace wagate::server
