@@ -107,11 +107,16 @@ void Pacer::Acquire(absl::string_view phone_number_id,
       PrunePairsLocked(now);
     }
     Number& n = NumberLocked(number_id);
-    waiter.pair_key = absl::StrCat(number_id, "/", recipient);
-    Pair& pair = PairLocked(waiter.pair_key, now);
-    absl::Time pair_ready =
-        pair.tokens >= 1 ? now
-                         : now + options_.pair_interval * (1.0 - pair.tokens);
+    // An empty recipient (read receipts) has no pair limit.
+    Pair* pair = nullptr;
+    absl::Time pair_ready = now;
+    if (!recipient.empty()) {
+      waiter.pair_key = absl::StrCat(number_id, "/", recipient);
+      pair = &PairLocked(waiter.pair_key, now);
+      if (pair->tokens < 1) {
+        pair_ready = now + options_.pair_interval * (1.0 - pair->tokens);
+      }
+    }
     absl::Time number_ready = EstimateGrantLocked(n, n.queue.size(), now);
     absl::Time grant = std::max(pair_ready, number_ready);
     if (grant > deadline) {
@@ -129,7 +134,8 @@ void Pacer::Acquire(absl::string_view phone_number_id,
            delay);
       return;
     }
-    pair.tokens -= 1;  // reserved (may go into debt: the wait below pays it)
+    if (pair != nullptr)
+      pair->tokens -= 1;  // reserved (may go into debt: the wait below pays it)
     waiter.deadline = deadline;
     waiter.enqueued = now;
     waiter.done = std::move(done);
@@ -205,8 +211,10 @@ void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
     if (w.deadline < now) {
       // The estimate at Acquire was too optimistic (e.g. the limit was
       // lowered); give the pair token back, nothing was sent.
-      auto pit = pairs_.find(w.pair_key);
-      if (pit != pairs_.end()) pit->second.tokens += 1;
+      if (!w.pair_key.empty()) {
+        auto pit = pairs_.find(w.pair_key);
+        if (pit != pairs_.end()) pit->second.tokens += 1;
+      }
       ++stats_.denied;
       ready->emplace_back(std::move(w.done),
                           absl::ResourceExhaustedError(absl::StrCat(

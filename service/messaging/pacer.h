@@ -78,7 +78,8 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
   ~Pacer();
 
   // Asks to send one message from `phone_number_id` to `recipient`; `done`
-  // runs exactly once.
+  // runs exactly once. An empty `recipient` skips the pair limit (read
+  // receipts count toward the number's throughput only).
   void Acquire(absl::string_view phone_number_id, absl::string_view recipient,
                absl::Time deadline, Callback done);
 

@@ -1,0 +1,82 @@
+// wagate.v1.Messaging over the gRPC callback API: Send and MarkRead are unary
+// reactors, SendStream a bidi reactor; all three run the Sender's path
+// (validate → account → idempotency → pacer → Graph) without blocking a
+// thread per call.
+//
+// SendStream is flow-controlled: it reads the next request only while fewer
+// than `max_stream_in_flight` of its requests are unfinished (being sent, or
+// finished with the result not yet written), so a client pushing 100,000
+// requests is held back by HTTP/2 flow control instead of filling memory or
+// flooding Graph. One write is in flight at a time; finished results queue
+// behind it. Results come in completion order, each with the request's
+// `index` (0-based) and `idempotency_key`. The stream ends (OK) after the
+// client half-closes and every result is written; if the client cancels,
+// requests already started run to completion (they may have reached Meta)
+// and their results are dropped.
+//
+// A phone_number_id the accounts do not serve is refused with
+// FAILED_PRECONDITION naming it, before any HTTP call.
+//
+//   Sender sender(io, client, accounts, store, SenderOptions{});
+//   MessagingService service(sender, MessagingService::Options{});
+//   builder.RegisterService(&service);
+#ifndef WAGATE_SERVICE_MESSAGING_MESSAGING_SERVICE_H_
+#define WAGATE_SERVICE_MESSAGING_MESSAGING_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "service/messaging/sender.h"
+#include "wagate/v1/messaging.grpc.pb.h"
+
+namespace wagate::messaging {
+
+struct StreamStats {
+  uint64_t streams_open = 0;
+  uint64_t requests_in_flight = 0;  // across streams: the SendStream backlog
+  uint64_t results_queued = 0;      // finished, waiting to be written
+};
+
+class MessagingService final : public wagate::v1::Messaging::CallbackService {
+ public:
+  struct Options {
+    // Unfinished requests per SendStream before it stops reading.
+    int max_stream_in_flight = 1000;
+    // Deadline of each stream request (the stream's own deadline, if
+    // earlier, wins): the time it may wait for pacing plus the Graph call.
+    absl::Duration stream_request_timeout = absl::Minutes(2);
+  };
+
+  MessagingService(Sender& sender, Options options);
+  ~MessagingService() override;
+
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
+                                 const wagate::v1::SendRequest* request,
+                                 wagate::v1::SendResponse* response) override;
+  grpc::ServerBidiReactor<wagate::v1::SendRequest, wagate::v1::SendResult>*
+  SendStream(grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* MarkRead(
+      grpc::CallbackServerContext* context,
+      const wagate::v1::MarkReadRequest* request,
+      wagate::v1::MarkReadResponse* response) override;
+
+  StreamStats stream_stats() const;
+
+ private:
+  class StreamReactor;
+
+  Sender& sender_;
+  const Options options_;
+  std::atomic<uint64_t> streams_open_{0};
+  std::atomic<uint64_t> stream_in_flight_{0};
+  std::atomic<uint64_t> stream_results_queued_{0};
+};
+
+// The call's deadline as absl::Time (InfiniteFuture when none).
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context);
+
+}  // namespace wagate::messaging
+
+#endif  // WAGATE_SERVICE_MESSAGING_MESSAGING_SERVICE_H_

@@ -1,0 +1,464 @@
+#include "service/messaging/sender.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/steady_timer.hpp"
+#include "service/common/log.h"
+#include "service/graph/graph_error.h"
+#include "service/graph/graph_response.h"
+#include "service/graph/send_request_json.h"
+#include "service/messaging/validation.h"
+
+namespace wagate::messaging {
+namespace {
+
+// The HTTP exchange must end a little before the gRPC deadline so the caller
+// hears what happened (e.g. outcome_unknown) instead of a bare
+// DEADLINE_EXCEEDED from its own stub.
+constexpr absl::Duration kDeadlineMargin = absl::Milliseconds(20);
+constexpr absl::Duration kMinHttpTimeout = absl::Milliseconds(5);
+
+grpc::StatusCode ToGrpcCode(absl::StatusCode code) {
+  return static_cast<grpc::StatusCode>(static_cast<int>(code));
+}
+
+// A failure raised by wagate itself (validation, config, pacing), in the
+// same shape as Graph's: a GraphError with code 0 in the details.
+SendOutcome LocalFailure(absl::StatusCode code, std::string message,
+                         absl::Duration retry_delay = absl::ZeroDuration()) {
+  SendOutcome o;
+  o.error.set_message(message);
+  o.error.set_details(message);
+  if (retry_delay > absl::ZeroDuration()) {
+    const int64_t nanos = absl::ToInt64Nanoseconds(retry_delay);
+    o.error.mutable_retry_delay()->set_seconds(nanos / 1'000'000'000);
+    o.error.mutable_retry_delay()->set_nanos(
+        static_cast<int32_t>(nanos % 1'000'000'000));
+  }
+  o.status = graph::StatusWithGraphError(ToGrpcCode(code), std::move(message),
+                                         o.error);
+  return o;
+}
+
+}  // namespace
+
+struct Sender::Op {
+  std::string phone_number_id;
+  std::string recipient;
+  std::string url;
+  std::string body;
+  std::string token;
+  absl::Time deadline;
+  int retry = 0;
+  AttemptCallback done;
+};
+
+std::string RecipientKey(const v1::SendRequest& request) {
+  if (request.recipient_type() == v1::RECIPIENT_TYPE_GROUP) {
+    return request.to();
+  }
+  std::string digits;
+  for (char c : request.to()) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+  }
+  return digits;
+}
+
+std::string EncodeOutcome(const SendOutcome& outcome) {
+  v1::SendResult result;
+  if (outcome.status.ok()) {
+    *result.mutable_response() = outcome.response;
+  } else {
+    v1::SendError* e = result.mutable_error();
+    e->set_code(static_cast<int>(outcome.status.error_code()));
+    e->set_message(outcome.status.error_message());
+    *e->mutable_graph_error() = outcome.error;
+  }
+  return result.SerializeAsString();
+}
+
+SendOutcome DecodeOutcome(const std::string& stored) {
+  v1::SendResult result;
+  SendOutcome o;
+  if (!result.ParseFromString(stored)) {
+    return LocalFailure(absl::StatusCode::kInternal,
+                        "the stored result of this idempotency_key is "
+                        "unreadable");
+  }
+  if (result.has_response()) {
+    o.response = result.response();
+    return o;
+  }
+  o.error = result.error().graph_error();
+  o.status = graph::StatusWithGraphError(
+      static_cast<grpc::StatusCode>(result.error().code()),
+      result.error().message(), o.error);
+  return o;
+}
+
+Sender::Sender(boost::asio::io_context& io, http::Client& client,
+               const config::Accounts& accounts, events::Store* store,
+               SenderOptions options)
+    : io_(io),
+      client_(client),
+      accounts_(accounts),
+      store_(store),
+      options_(std::move(options)),
+      rng_(std::random_device{}()) {
+  Pacer::Options pacer_options;
+  pacer_options.default_mps = options_.default_mps;
+  pacer_options.window = options_.pacer_window;
+  pacer_ = Pacer::Create(io_.get_executor(), std::move(pacer_options));
+}
+
+Sender::~Sender() { pacer_->Shutdown(); }
+
+void Sender::Shutdown() { pacer_->Shutdown(); }
+
+void Sender::ApplyConfiguredThroughput() {
+  for (const config::PhoneNumberAccount& a : accounts_.ConfiguredNumbers()) {
+    pacer_->SetThroughput(a.phone_number_id,
+                          static_cast<int>(a.throughput_mps));
+  }
+}
+
+double Sender::UnitRandom() {
+  absl::MutexLock lock(&mu_);
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
+void Sender::Count(const std::string& phone_number_id, const char* result,
+                   int code) {
+  absl::MutexLock lock(&mu_);
+  ++results_[std::make_tuple(phone_number_id, std::string(result), code)];
+}
+
+SenderStats Sender::Stats() const {
+  SenderStats s;
+  {
+    absl::MutexLock lock(&mu_);
+    s.results = results_;
+    s.retries = retries_;
+    s.graph_requests = graph_requests_;
+  }
+  s.pacer = pacer_->Stats();
+  return s;
+}
+
+// ---------------------------------------------------------------- Send
+
+void Sender::Send(v1::SendRequest request, absl::Time deadline,
+                  SendCallback done) {
+  if (absl::Status s = ValidateSendRequest(request); !s.ok()) {
+    Count(request.phone_number_id(), "invalid", 0);
+    done(LocalFailure(s.code(), std::string(s.message())));
+    return;
+  }
+  absl::StatusOr<config::PhoneNumberAccount> account =
+      accounts_.ForPhoneNumber(request.phone_number_id());
+  if (!account.ok()) {
+    Count(request.phone_number_id(), "not_configured", 0);
+    done(LocalFailure(absl::StatusCode::kFailedPrecondition,
+                      std::string(account.status().message())));
+    return;
+  }
+  absl::StatusOr<std::string> body = graph::BuildSendJson(request);
+  if (!body.ok()) {
+    Count(request.phone_number_id(), "invalid", 0);
+    done(LocalFailure(body.status().code(),
+                      std::string(body.status().message())));
+    return;
+  }
+  if (deadline == absl::InfiniteFuture()) {
+    deadline = absl::Now() + options_.default_timeout;
+  }
+  if (request.idempotency_key().empty()) {
+    SendValidated(std::move(request), *std::move(body),
+                  std::move(account->access_token), deadline, std::move(done));
+    return;
+  }
+
+  // Idempotent: join a send of the same key in flight here, or consult the
+  // store.
+  std::string scoped =
+      absl::StrCat(request.phone_number_id(), "\n", request.idempotency_key());
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] = in_flight_keys_.try_emplace(scoped);
+    if (!inserted) {
+      it->second.push_back(std::move(done));
+      return;
+    }
+    it->second.push_back(std::move(done));
+  }
+  if (store_ != nullptr) {
+    absl::StatusOr<events::IdempotencyResult> begin =
+        store_->BeginIdempotent(scoped, options_.idempotency_ttl);
+    if (!begin.ok()) {
+      Count(request.phone_number_id(), "store_error", 0);
+      FinishIdempotent(scoped,
+                       LocalFailure(absl::StatusCode::kUnavailable,
+                                    absl::StrCat("idempotency store: ",
+                                                 begin.status().message())),
+                       false);
+      return;
+    }
+    if (begin->state == events::IdempotencyState::kDone) {
+      Count(request.phone_number_id(), "replayed", 0);
+      FinishIdempotent(scoped, DecodeOutcome(begin->result), false);
+      return;
+    }
+    if (begin->state == events::IdempotencyState::kInProgress) {
+      Count(request.phone_number_id(), "idempotency_conflict", 0);
+      FinishIdempotent(
+          scoped,
+          LocalFailure(absl::StatusCode::kAborted,
+                       "a send with this idempotency_key is in progress "
+                       "elsewhere (or was interrupted with an unknown "
+                       "outcome); not sending it again"),
+          false);
+      return;
+    }
+  }
+  const std::string phone = request.phone_number_id();
+  SendValidated(std::move(request), *std::move(body),
+                std::move(account->access_token), deadline,
+                [this, scoped](SendOutcome o) {
+                  // Keep the result unless nothing reached Meta or Meta
+                  // refused it (a retry may then send).
+                  const bool keep = o.status.ok() || o.error.outcome_unknown();
+                  FinishIdempotent(scoped, o, keep);
+                });
+}
+
+void Sender::FinishIdempotent(const std::string& scoped_key,
+                              const SendOutcome& o, bool keep) {
+  if (store_ != nullptr) {
+    absl::Status s =
+        keep ? store_->CompleteIdempotent(scoped_key, EncodeOutcome(o))
+             : store_->AbandonIdempotent(scoped_key);
+    if (!s.ok()) {
+      log::Warning("messaging", "idempotency store write failed",
+                   {{"error", std::string(s.message())}});
+    }
+  }
+  std::vector<SendCallback> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = in_flight_keys_.find(scoped_key);
+    if (it != in_flight_keys_.end()) {
+      waiters = std::move(it->second);
+      in_flight_keys_.erase(it);
+    }
+  }
+  for (SendCallback& w : waiters) w(o);
+}
+
+void Sender::SendValidated(v1::SendRequest request, std::string body,
+                           std::string token, absl::Time deadline,
+                           SendCallback done) {
+  std::string phone = request.phone_number_id();
+  Post(phone, RecipientKey(request), std::move(body), std::move(token),
+       deadline, [this, phone, done = std::move(done)](Attempt a) {
+         SendOutcome o;
+         if (a.http_status >= 200 && a.http_status < 300) {
+           absl::StatusOr<v1::SendResponse> r =
+               graph::ParseSendResponse(a.body);
+           if (r.ok()) {
+             Count(phone, "ok", 0);
+             o.response = *std::move(r);
+           } else {
+             // Meta accepted (2xx) but the answer is unusable: the message
+             // may well be on its way.
+             Count(phone, "outcome_unknown", 0);
+             o = LocalFailure(absl::StatusCode::kInternal,
+                              std::string(r.status().message()));
+             o.error.set_outcome_unknown(true);
+             o.error.set_http_status(a.http_status);
+             o.status = graph::StatusWithGraphError(
+                 grpc::StatusCode::INTERNAL, o.status.error_message(), o.error);
+           }
+         } else {
+           o.status = std::move(a.status);
+           o.error = std::move(a.error);
+           const char* result = a.http_status == 0 ? (o.error.outcome_unknown()
+                                                          ? "outcome_unknown"
+                                                          : "transport_error")
+                                                   : "graph_error";
+           if (o.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+               a.http_status == 0 && !o.error.outcome_unknown() &&
+               o.error.code() == 0) {
+             result = "paced_out";
+           }
+           Count(phone, result, o.error.code());
+         }
+         done(std::move(o));
+       });
+}
+
+// ---------------------------------------------------------------- MarkRead
+
+void Sender::MarkRead(v1::MarkReadRequest request, absl::Time deadline,
+                      MarkReadCallback done) {
+  auto fail = [&](SendOutcome o) {
+    done(MarkReadOutcome{std::move(o.status), std::move(o.error)});
+  };
+  if (absl::Status s = ValidateMarkReadRequest(request); !s.ok()) {
+    Count(request.phone_number_id(), "invalid", 0);
+    return fail(LocalFailure(s.code(), std::string(s.message())));
+  }
+  absl::StatusOr<config::PhoneNumberAccount> account =
+      accounts_.ForPhoneNumber(request.phone_number_id());
+  if (!account.ok()) {
+    Count(request.phone_number_id(), "not_configured", 0);
+    return fail(LocalFailure(absl::StatusCode::kFailedPrecondition,
+                             std::string(account.status().message())));
+  }
+  if (deadline == absl::InfiniteFuture()) {
+    deadline = absl::Now() + options_.default_timeout;
+  }
+  std::string phone = request.phone_number_id();
+  // Read receipts count toward the number's throughput but have no pair
+  // limit (empty recipient).
+  Post(phone, "", graph::BuildMarkReadJson(request),
+       std::move(account->access_token), deadline,
+       [this, phone, done = std::move(done)](Attempt a) {
+         MarkReadOutcome o;
+         if (a.http_status >= 200 && a.http_status < 300) {
+           absl::StatusOr<bool> ok = graph::ParseSuccess(a.body);
+           if (ok.ok() && *ok) {
+             Count(phone, "ok", 0);
+           } else {
+             Count(phone, "graph_error", 0);
+             o.error.set_http_status(a.http_status);
+             o.error.set_details("Graph did not answer success:true");
+             o.status = graph::StatusWithGraphError(grpc::StatusCode::INTERNAL,
+                                                    o.error.details(), o.error);
+           }
+         } else {
+           o.status = std::move(a.status);
+           o.error = std::move(a.error);
+           Count(phone, a.http_status == 0 ? "transport_error" : "graph_error",
+                 o.error.code());
+         }
+         done(std::move(o));
+       });
+}
+
+// ---------------------------------------------------------------- HTTP
+
+void Sender::Post(std::string phone_number_id, std::string recipient,
+                  std::string body, std::string token, absl::Time deadline,
+                  AttemptCallback done) {
+  auto op = std::make_shared<Op>();
+  op->url =
+      absl::StrCat(options_.graph_base_url, "/", options_.graph_api_version,
+                   "/", phone_number_id, "/messages");
+  op->phone_number_id = std::move(phone_number_id);
+  op->recipient = std::move(recipient);
+  op->body = std::move(body);
+  op->token = std::move(token);
+  op->deadline = deadline;
+  op->done = std::move(done);
+  StartAttempt(std::move(op));
+}
+
+void Sender::StartAttempt(std::shared_ptr<Op> op) {
+  const std::string phone = op->phone_number_id;
+  const std::string recipient = op->recipient;
+  const absl::Time deadline = op->deadline;
+  pacer_->Acquire(phone, recipient, deadline,
+                  [this, op = std::move(op)](
+                      absl::Status s, absl::Duration retry_delay) mutable {
+                    if (!s.ok()) {
+                      SendOutcome o = LocalFailure(
+                          s.code(), std::string(s.message()), retry_delay);
+                      Attempt a;
+                      a.status = std::move(o.status);
+                      a.error = std::move(o.error);
+                      op->done(std::move(a));
+                      return;
+                    }
+                    SendHttp(std::move(op));
+                  });
+}
+
+void Sender::SendHttp(std::shared_ptr<Op> op) {
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = op->url;
+  req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", op->token));
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.body = op->body;
+  req.timeout =
+      std::max(kMinHttpTimeout, op->deadline - absl::Now() - kDeadlineMargin);
+  {
+    absl::MutexLock lock(&mu_);
+    ++graph_requests_;
+  }
+  client_.Send(std::move(req),
+               [this, op](absl::StatusOr<http::ClientResponse> response) {
+                 OnHttpDone(op, std::move(response));
+               });
+}
+
+void Sender::OnHttpDone(std::shared_ptr<Op> op,
+                        absl::StatusOr<http::ClientResponse> response) {
+  if (!response.ok()) {
+    v1::GraphError error = graph::TransportGraphError(response.status());
+    grpc::Status status = graph::TransportErrorToGrpcStatus(response.status());
+    const bool maybe_sent = error.outcome_unknown();
+    RetryOrFail(std::move(op), std::move(error), std::move(status), maybe_sent);
+    return;
+  }
+  if (response->status >= 200 && response->status < 300) {
+    Attempt a;
+    a.http_status = response->status;
+    a.body = std::move(response->body);
+    a.may_have_reached_meta = true;
+    op->done(std::move(a));
+    return;
+  }
+  v1::GraphError error =
+      graph::ParseGraphError(response->status, response->body);
+  grpc::Status status = graph::ToGrpcStatus(error);
+  // Graph answered with an error: it refused the request, nothing was sent.
+  RetryOrFail(std::move(op), std::move(error), std::move(status), false);
+}
+
+void Sender::RetryOrFail(std::shared_ptr<Op> op, v1::GraphError error,
+                         grpc::Status status, bool maybe_sent) {
+  const absl::Time now = absl::Now();
+  absl::optional<absl::Duration> wait = NextRetryDelay(
+      error, op->retry, now, op->deadline, options_.retry, UnitRandom());
+  if (!wait) {
+    Attempt a;
+    a.http_status = error.http_status();
+    a.status = std::move(status);
+    a.error = std::move(error);
+    a.may_have_reached_meta = maybe_sent;
+    op->done(std::move(a));
+    return;
+  }
+  ++op->retry;
+  {
+    absl::MutexLock lock(&mu_);
+    ++retries_;
+  }
+  log::Debug("messaging", "retrying Graph send",
+             {{"phone_number_id", op->phone_number_id},
+              {"graph_code", absl::StrCat(error.code())},
+              {"attempt", absl::StrCat(op->retry)},
+              {"wait_ms", absl::StrCat(absl::ToInt64Milliseconds(*wait))}});
+  auto timer = std::make_shared<boost::asio::steady_timer>(io_);
+  timer->expires_after(absl::ToChronoNanoseconds(*wait));
+  timer->async_wait(
+      [this, timer, op = std::move(op)](const boost::system::error_code&) {
+        StartAttempt(op);
+      });
+}
+
+}  // namespace wagate::messaging

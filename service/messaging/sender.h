@@ -1,0 +1,170 @@
+// The send path shared by Send, SendStream and MarkRead:
+//   validate → account → idempotency → pacer → POST /{id}/messages → parse,
+// with retries only where no duplicate can result (retry.h).
+//
+// Guarantees:
+//  - Nothing reaches Graph for an invalid request (INVALID_ARGUMENT naming
+//    the field) or a phone_number_id the accounts do not serve
+//    (FAILED_PRECONDITION naming it, from config::Accounts).
+//  - Every failure is a grpc::Status whose details carry a
+//    wagate.v1.GraphError (graph::GraphErrorFromGrpcStatus reads it): Graph's
+//    error, a pacing refusal (RESOURCE_EXHAUSTED + retry_delay), or a
+//    transport failure (outcome_unknown = true when the request may have
+//    reached Meta: it is then never resent).
+//  - idempotency_key, scoped by phone_number_id: the first result (success,
+//    or an ambiguous failure) is kept in the store for 24 h and answered to
+//    repeats without sending; a concurrent repeat in this process waits for
+//    the first; a send that failed before anything reached Meta releases the
+//    key so a retry may send. A key held by another process (or by one that
+//    died mid-send) answers ABORTED.
+//
+//   Sender sender(io, http_client, accounts, store.get(), SenderOptions{});
+//   sender.Send(request, deadline, [](SendOutcome o) { ... });
+//
+// Thread-safe. `done` runs exactly once, on the caller's thread (immediate
+// answers) or an io_context thread. The Sender must outlive its calls: stop
+// the gRPC server and the io_context before destroying it.
+#ifndef WAGATE_SERVICE_MESSAGING_SENDER_H_
+#define WAGATE_SERVICE_MESSAGING_SENDER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "boost/asio/io_context.hpp"
+#include "grpcpp/support/status.h"
+#include "service/config/accounts.h"
+#include "service/events/store.h"
+#include "service/http/client.h"
+#include "service/messaging/pacer.h"
+#include "service/messaging/retry.h"
+#include "wagate/v1/errors.pb.h"
+#include "wagate/v1/messaging.pb.h"
+
+namespace wagate::messaging {
+
+struct SendOutcome {
+  grpc::Status status;        // OK, or the failure with a GraphError detail
+  v1::SendResponse response;  // when OK
+  v1::GraphError error;       // when failed (the same as in the details)
+};
+
+struct MarkReadOutcome {
+  grpc::Status status;
+  v1::GraphError error;
+};
+
+struct SenderOptions {
+  std::string graph_base_url = "https://graph.facebook.com";
+  std::string graph_api_version = "v24.0";
+  // For calls without a deadline (a gRPC call with none, a stream request).
+  absl::Duration default_timeout = absl::Seconds(60);
+  absl::Duration idempotency_ttl = absl::Hours(24);
+  RetryPolicy retry;
+  // The pacer's window is a little over 1 s: requests granted exactly 1 s
+  // apart can arrive at Meta less than 1 s apart (network jitter), and Meta
+  // counts on arrival.
+  absl::Duration pacer_window = absl::Milliseconds(1010);
+  int default_mps = 80;
+};
+
+// Counters for metrics. `results` is keyed by (phone_number_id, result,
+// graph code): result is "ok", "graph_error", "transport_error",
+// "outcome_unknown", "invalid", "not_configured", "paced_out", "replayed",
+// "idempotency_conflict", "store_error".
+struct SenderStats {
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> results;
+  uint64_t retries = 0;
+  uint64_t graph_requests = 0;
+  PacerStats pacer;
+};
+
+class Sender {
+ public:
+  using SendCallback = std::function<void(SendOutcome)>;
+  using MarkReadCallback = std::function<void(MarkReadOutcome)>;
+
+  // `store` may be null: idempotency keys then only join concurrent repeats.
+  Sender(boost::asio::io_context& io, http::Client& client,
+         const config::Accounts& accounts, events::Store* store,
+         SenderOptions options);
+  ~Sender();
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  void Send(v1::SendRequest request, absl::Time deadline, SendCallback done);
+  void MarkRead(v1::MarkReadRequest request, absl::Time deadline,
+                MarkReadCallback done);
+
+  // Sets each configured number's throughput from the accounts.
+  void ApplyConfiguredThroughput();
+  Pacer& pacer() { return *pacer_; }
+  SenderStats Stats() const;
+  // Fails waiting requests (pacer) with UNAVAILABLE.
+  void Shutdown();
+
+ private:
+  struct Op;
+  struct Attempt {
+    int http_status = 0;  // 0: transport failure
+    std::string body;
+    grpc::Status status;  // failure, when not a 2xx
+    v1::GraphError error;
+    bool may_have_reached_meta = false;
+  };
+  using AttemptCallback = std::function<void(Attempt)>;
+
+  void SendValidated(v1::SendRequest request, std::string body,
+                     std::string token, absl::Time deadline, SendCallback done);
+  void Post(std::string phone_number_id, std::string recipient,
+            std::string body, std::string token, absl::Time deadline,
+            AttemptCallback done);
+  void StartAttempt(std::shared_ptr<Op> op);
+  void SendHttp(std::shared_ptr<Op> op);
+  void OnHttpDone(std::shared_ptr<Op> op,
+                  absl::StatusOr<http::ClientResponse> response);
+  void RetryOrFail(std::shared_ptr<Op> op, v1::GraphError error,
+                   grpc::Status status, bool maybe_sent);
+  void FinishIdempotent(const std::string& scoped_key, const SendOutcome& o,
+                        bool keep);
+  void Count(const std::string& phone_number_id, const char* result, int code);
+  double UnitRandom();
+
+  boost::asio::io_context& io_;
+  http::Client& client_;
+  const config::Accounts& accounts_;
+  events::Store* const store_;
+  const SenderOptions options_;
+  std::shared_ptr<Pacer> pacer_;
+
+  mutable absl::Mutex mu_;
+  // Idempotency keys being sent by this process → repeats waiting on them.
+  absl::flat_hash_map<std::string, std::vector<SendCallback>> in_flight_keys_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> results_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t retries_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t graph_requests_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+};
+
+// The pacing key of a recipient: the digits of a phone number (so "+1 650…"
+// and "1650…" share one pair limit), or a group id as given.
+std::string RecipientKey(const v1::SendRequest& request);
+
+// A stored idempotent result and back.
+std::string EncodeOutcome(const SendOutcome& outcome);
+SendOutcome DecodeOutcome(const std::string& stored);
+
+}  // namespace wagate::messaging
+
+#endif  // WAGATE_SERVICE_MESSAGING_SENDER_H_
