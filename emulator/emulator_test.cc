@@ -16,15 +16,13 @@
 namespace wagate::emulator {
 namespace {
 
-using testing::GraphCaller;
+using testing::EmulatorTest;
 using ::testing::HasSubstr;
-using testing::IoThreads;
-using testing::WebhookReceiver;
-
-constexpr char kToken[] = "test-token";
-constexpr char kSecret[] = "app-secret";
-constexpr char kPnid[] = "106540352242922";
-constexpr char kWaba[] = "102290129340398";
+using testing::kPnid;
+using testing::kSecret;
+using testing::kToken;
+using testing::kWaba;
+using testing::Str;
 
 std::string Text(const std::string& to, const std::string& body = "hi") {
   return absl::StrCat(R"({"messaging_product":"whatsapp","to":")", to,
@@ -32,83 +30,6 @@ std::string Text(const std::string& to, const std::string& body = "hi") {
 }
 
 std::string Messages() { return absl::StrCat("/v23.0/", kPnid, "/messages"); }
-
-class EmulatorTest : public ::testing::Test {
- protected:
-  void Start(EmulatorOptions options, bool webhooks = true) {
-    receiver_ = std::make_unique<WebhookReceiver>(io_.io);
-    ASSERT_TRUE(receiver_->Listen().ok());
-    options.address = "127.0.0.1:0";
-    options.access_tokens = {kToken};
-    options.app_secret = kSecret;
-    if (webhooks) options.webhook_url = receiver_->url();
-    options.delivered_delay = absl::Milliseconds(1);
-    options.read_delay = absl::Milliseconds(1);
-    options.webhook_retry_initial = absl::Milliseconds(20);
-    options.template_approval_delay = absl::Milliseconds(20);
-    emulator_ = std::make_unique<Emulator>(io_.io, options);
-    ASSERT_TRUE(emulator_->Start().ok());
-    caller_ =
-        std::make_unique<GraphCaller>(io_.io, emulator_->base_url(), kToken);
-  }
-  void Start() { Start(EmulatorOptions{}); }
-
-  void TearDown() override {
-    if (emulator_) emulator_->Stop();
-    if (receiver_) receiver_->Stop();
-  }
-
-  http::ClientResponse Post(const std::string& path, const std::string& body) {
-    return caller_->Call("POST", path, body);
-  }
-
-  // Parses `json` into the test's document.
-  simdjson::dom::element Parse(const std::string& json) {
-    simdjson::dom::element e;
-    EXPECT_EQ(parser_.parse(json).get(e), simdjson::SUCCESS) << json;
-    return e;
-  }
-
-  void ExpectError(const http::ClientResponse& r, int http_status, int code) {
-    EXPECT_EQ(r.status, http_status) << r.body;
-    simdjson::dom::parser p;
-    simdjson::dom::object error;
-    ASSERT_EQ(p.parse(r.body)["error"].get(error), simdjson::SUCCESS) << r.body;
-    int64_t got = 0;
-    EXPECT_EQ(error["code"].get(got), simdjson::SUCCESS);
-    EXPECT_EQ(got, code) << r.body;
-    std::string_view s;
-    EXPECT_EQ(error["message"].get(s), simdjson::SUCCESS);
-    EXPECT_TRUE(
-        absl::StartsWith(std::string(s), absl::StrCat("(#", code, ") ")))
-        << s;
-    EXPECT_EQ(error["type"].get(s), simdjson::SUCCESS);
-    EXPECT_EQ(s, "OAuthException");
-    EXPECT_EQ(error["error_data"]["messaging_product"].get(s),
-              simdjson::SUCCESS);
-    EXPECT_EQ(error["error_data"]["details"].get(s), simdjson::SUCCESS);
-    EXPECT_EQ(error["fbtrace_id"].get(s), simdjson::SUCCESS);
-    EXPECT_FALSE(s.empty());
-  }
-
-  // Webhook stats once nothing is pending (the receiver may record a POST
-  // before the emulator has read its answer).
-  WebhookStats WaitIdle() {
-    absl::Time deadline = absl::Now() + absl::Seconds(5);
-    WebhookStats s = emulator_->webhook_stats();
-    while (s.pending > 0 && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(2));
-      s = emulator_->webhook_stats();
-    }
-    return s;
-  }
-
-  IoThreads io_;
-  std::unique_ptr<WebhookReceiver> receiver_;
-  std::unique_ptr<Emulator> emulator_;
-  std::unique_ptr<GraphCaller> caller_;
-  simdjson::dom::parser parser_;
-};
 
 TEST_F(EmulatorTest, SendTextAnswersLikeMeta) {
   Start();
@@ -261,7 +182,7 @@ TEST_F(EmulatorTest, StatusWebhooksAreSignedAndOrdered) {
       R"({"messaging_product":"whatsapp","to":"16505551234","type":"text",)"
       R"("biz_opaque_callback_data":"track-1","text":{"body":"hi"}})");
   ASSERT_EQ(r.status, 200);
-  std::string wamid(std::string_view(Parse(r.body)["messages"].at(0)["id"]));
+  std::string wamid = Str(Parse(r.body)["messages"].at(0)["id"]);
   auto hooks = receiver_->WaitFor(3);
   ASSERT_EQ(hooks.size(), 3u);
   const char* expected[] = {"sent", "delivered", "read"};
@@ -337,7 +258,7 @@ TEST_F(EmulatorTest, InboundMessageWebhook) {
            R"("interactive":{"type":"button_reply","button_reply":{"id":"b1",)"
            R"("title":"Yes"}}}})");
   ASSERT_EQ(r.status, 200) << r.body;
-  std::string id(std::string_view(Parse(r.body)["id"]));
+  std::string id = Str(Parse(r.body)["id"]);
   auto hooks = receiver_->WaitFor(1);
   ASSERT_EQ(hooks.size(), 1u);
   EXPECT_TRUE(common::VerifySignatureHeader(kSecret, hooks[0].body,

@@ -113,20 +113,27 @@ std::string GraphError::Message() const {
   return absl::StrCat("(#", code, ") ", title);
 }
 
+void WriteErrorObject(const GraphError& error, absl::string_view fbtrace_id,
+                      common::JsonWriter* w) {
+  w->BeginObject();
+  w->Field("message", error.Message());
+  w->Field("type", "OAuthException");
+  w->Field("code", error.code);
+  w->Key("error_data").BeginObject();
+  w->Field("messaging_product", "whatsapp");
+  w->Field("details", error.details);
+  w->EndObject();
+  if (error.subcode != 0) w->Field("error_subcode", error.subcode);
+  if (error.is_transient) w->Field("is_transient", true);
+  w->Field("fbtrace_id", fbtrace_id);
+  w->EndObject();
+}
+
 std::string ErrorJson(const GraphError& error, absl::string_view fbtrace_id) {
   common::JsonWriter w(256);
-  w.BeginObject().Key("error").BeginObject();
-  w.Field("message", error.Message());
-  w.Field("type", "OAuthException");
-  w.Field("code", error.code);
-  w.Key("error_data").BeginObject();
-  w.Field("messaging_product", "whatsapp");
-  w.Field("details", error.details);
+  w.BeginObject().Key("error");
+  WriteErrorObject(error, fbtrace_id, &w);
   w.EndObject();
-  if (error.subcode != 0) w.Field("error_subcode", error.subcode);
-  if (error.is_transient) w.Field("is_transient", true);
-  w.Field("fbtrace_id", fbtrace_id);
-  w.EndObject().EndObject();
   return std::move(w).Release();
 }
 

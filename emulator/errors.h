@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "service/common/json_writer.h"
 
 namespace wagate::emulator {
 
@@ -38,6 +39,11 @@ int ErrorHttpStatus(int code);
 // The JSON envelope {"error":{message,type,code,error_data,error_subcode?,
 // is_transient?,fbtrace_id}}.
 std::string ErrorJson(const GraphError& error, absl::string_view fbtrace_id);
+
+// Writes the inner {message,type,code,...} object of the envelope as the
+// writer's next value (for answers that carry an error beside other data).
+void WriteErrorObject(const GraphError& error, absl::string_view fbtrace_id,
+                      common::JsonWriter* w);
 
 // The webhook form of an error, as in statuses[].errors[] and value.errors[]:
 // {"code","title","message","error_data":{"details"},"href"}.

@@ -261,6 +261,10 @@ http::Response GraphApi::Handle(const http::Request& request,
   }
   std::vector<std::string> segs =
       absl::StrSplit(request.path, '/', absl::SkipEmpty());
+  if (segs.size() == 2 && segs[0] == "whatsapp_business" &&
+      segs[1] == "attachments" && request.method == "GET") {
+    return DownloadMedia(request);
+  }
   if (!segs.empty() && IsVersion(segs[0])) segs.erase(segs.begin());
   if (segs.empty() || segs.size() > 2) {
     return Error(
@@ -277,6 +281,16 @@ http::Response GraphApi::Handle(const http::Request& request,
       return SendMessage(id, request, accepted);
     }
     if (edge.empty() && method == "GET") return GetPhoneNumber(id, request);
+    if (edge == "media" && method == "POST") return UploadMedia(id, request);
+    if (edge == "whatsapp_business_profile") {
+      if (method == "GET") return GetProfile(id, request);
+      if (method == "POST") return UpdateProfile(id, request);
+    }
+    if (edge == "block_users") {
+      if (method == "POST") return BlockUsers(id, request, true);
+      if (method == "DELETE") return BlockUsers(id, request, false);
+      if (method == "GET") return ListBlocked(id, request);
+    }
     if ((edge == "register" || edge == "deregister" || edge == "request_code" ||
          edge == "verify_code") &&
         method == "POST") {
@@ -287,6 +301,7 @@ http::Response GraphApi::Handle(const http::Request& request,
     if (edge == "phone_numbers" && method == "GET") {
       return ListPhoneNumbers(request);
     }
+    if (edge == "subscribed_apps") return SubscribedApps(request);
     if (edge == "message_templates") {
       if (method == "GET") return ListTemplates(request);
       if (method == "POST") return CreateTemplate(request);
@@ -299,7 +314,12 @@ http::Response GraphApi::Handle(const http::Request& request,
     if (method == "GET") return GetTemplate(t, request);
     if (method == "POST") return EditTemplate(t, request);
   }
-  if (is_number || is_waba || !t.id.empty()) {
+  Media media;
+  if (!is_number && !is_waba && edge.empty() && state_->GetMedia(id, &media)) {
+    if (method == "GET") return GetMedia(media, request);
+    if (method == "DELETE") return DeleteMedia(media, request);
+  }
+  if (is_number || is_waba || !t.id.empty() || !media.id.empty()) {
     GraphError e =
         GraphError::Make(100, absl::StrCat("Unknown path components: /", edge));
     return Error(e);

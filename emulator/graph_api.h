@@ -57,6 +57,22 @@ class GraphApi {
   http::Response GetTemplate(const Template& t, const http::Request& request);
   http::Response EditTemplate(Template t, const http::Request& request);
   http::Response DeleteTemplates(const http::Request& request);
+  // Media, business profile, block list, subscribed apps
+  // (graph_resources.cc).
+  http::Response UploadMedia(const std::string& pnid,
+                             const http::Request& request);
+  http::Response GetMedia(const Media& media, const http::Request& request);
+  http::Response DeleteMedia(const Media& media, const http::Request& request);
+  http::Response DownloadMedia(const http::Request& request);
+  http::Response GetProfile(const std::string& pnid,
+                            const http::Request& request);
+  http::Response UpdateProfile(const std::string& pnid,
+                               const http::Request& request);
+  http::Response BlockUsers(const std::string& pnid,
+                            const http::Request& request, bool block);
+  http::Response ListBlocked(const std::string& pnid,
+                             const http::Request& request);
+  http::Response SubscribedApps(const http::Request& request);
   http::Response UnknownObject(const std::string& id);
   void ApproveLater(const std::string& template_id);
 

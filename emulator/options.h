@@ -58,6 +58,9 @@ struct EmulatorOptions {
   absl::Duration webhook_retry_max = absl::Seconds(60);
   int webhook_max_attempts = 12;  // then dropped (Meta: after 36 h / 7 days)
 
+  // Media download URLs (GET /{media_id}) stop working after this.
+  absl::Duration media_url_ttl = absl::Minutes(5);
+
   // Templates created through the API turn APPROVED after this delay.
   absl::Duration template_approval_delay = absl::Seconds(1);
 };

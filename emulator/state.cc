@@ -130,6 +130,9 @@ void State::ResetLocked() {
   hello.components_json = kHelloWorldComponents;
   CountTemplateParams(hello.components_json, &hello);
   templates_[hello.id] = hello;
+  media_.clear();
+  subscribed_ = true;
+  override_uri_.clear();
   accepted_by_number_.clear();
   accepted_by_recipient_.clear();
   errors_by_code_.clear();
@@ -315,6 +318,43 @@ bool State::AcceptMessage(absl::string_view phone_number_id,
   rc.times_ms.push_back(absl::ToUnixMillis(now));
   if (rc.times_ms.size() > 1000) rc.times_ms.pop_front();
   return true;
+}
+
+bool State::InWindow(absl::string_view phone_number_id, absl::string_view wa_id,
+                     absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  auto it = last_inbound_.find(absl::StrCat(phone_number_id, "/", wa_id));
+  return it != last_inbound_.end() && now - it->second <= absl::Hours(24);
+}
+
+void State::PutMedia(const Media& media) {
+  absl::MutexLock lock(&mu_);
+  media_[media.id] = media;
+}
+
+bool State::GetMedia(absl::string_view id, Media* out) const {
+  absl::MutexLock lock(&mu_);
+  auto it = media_.find(id);
+  if (it == media_.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+bool State::DeleteMedia(absl::string_view id) {
+  absl::MutexLock lock(&mu_);
+  return media_.erase(id) > 0;
+}
+
+void State::SetSubscription(bool subscribed, absl::string_view override_uri) {
+  absl::MutexLock lock(&mu_);
+  subscribed_ = subscribed;
+  override_uri_ = std::string(override_uri);
+}
+
+bool State::Subscribed(std::string* override_uri) const {
+  absl::MutexLock lock(&mu_);
+  *override_uri = override_uri_;
+  return subscribed_;
 }
 
 void State::RecordInbound(absl::string_view phone_number_id,

@@ -125,6 +125,19 @@ class State {
                      const SendRequest& request, absl::Time now,
                      Accepted* accepted, GraphError* error);
 
+  // True if `wa_id` messaged `phone_number_id` in the last 24 h.
+  bool InWindow(absl::string_view phone_number_id, absl::string_view wa_id,
+                absl::Time now) const;
+
+  // Media.
+  void PutMedia(const Media& media);
+  bool GetMedia(absl::string_view id, Media* out) const;
+  bool DeleteMedia(absl::string_view id);
+
+  // subscribed_apps: whether the app is subscribed, and its override URI.
+  void SetSubscription(bool subscribed, absl::string_view override_uri);
+  bool Subscribed(std::string* override_uri) const;
+
   // Records an inbound message from `wa_id` (opens the 24 h window).
   void RecordInbound(absl::string_view phone_number_id, absl::string_view wa_id,
                      absl::Time now);
@@ -192,6 +205,10 @@ class State {
   bool enforce_window_ ABSL_GUARDED_BY(mu_);
   Faults faults_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Template> templates_ ABSL_GUARDED_BY(mu_);  // by id
+
+  absl::flat_hash_map<std::string, Media> media_ ABSL_GUARDED_BY(mu_);
+  bool subscribed_ ABSL_GUARDED_BY(mu_) = true;
+  std::string override_uri_ ABSL_GUARDED_BY(mu_);
 
   std::map<std::string, uint64_t> accepted_by_number_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, RecipientCounter> accepted_by_recipient_

@@ -10,13 +10,17 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "emulator/emulator.h"
+#include "gtest/gtest.h"
 #include "service/http/client.h"
 #include "service/http/server.h"
+#include "simdjson.h"
 
 namespace wagate::emulator::testing {
 
@@ -139,6 +143,97 @@ class GraphCaller {
   http::Client client_;
   std::string base_url_;
   std::string token_;
+};
+
+constexpr char kToken[] = "test-token";
+constexpr char kSecret[] = "app-secret";
+constexpr char kPnid[] = "106540352242922";
+constexpr char kWaba[] = "102290129340398";
+
+// A JSON string value as std::string ("" if it is not a string).
+inline std::string Str(simdjson::simdjson_result<simdjson::dom::element> e) {
+  std::string_view sv;
+  if (e.get(sv) != simdjson::SUCCESS) return "";
+  return std::string(sv);
+}
+
+// Starts an emulator (token kToken, secret kSecret, fast retries and
+// delays) with a webhook receiver, and calls it over HTTP.
+class EmulatorTest : public ::testing::Test {
+ protected:
+  void Start(EmulatorOptions options, bool webhooks = true) {
+    receiver_ = std::make_unique<WebhookReceiver>(io_.io);
+    ASSERT_TRUE(receiver_->Listen().ok());
+    options.address = "127.0.0.1:0";
+    options.access_tokens = {kToken};
+    options.app_secret = kSecret;
+    if (webhooks) options.webhook_url = receiver_->url();
+    options.delivered_delay = absl::Milliseconds(1);
+    options.read_delay = absl::Milliseconds(1);
+    options.webhook_retry_initial = absl::Milliseconds(20);
+    options.template_approval_delay = absl::Milliseconds(20);
+    emulator_ = std::make_unique<Emulator>(io_.io, options);
+    ASSERT_TRUE(emulator_->Start().ok());
+    caller_ =
+        std::make_unique<GraphCaller>(io_.io, emulator_->base_url(), kToken);
+  }
+  void Start() { Start(EmulatorOptions{}); }
+
+  void TearDown() override {
+    if (emulator_) emulator_->Stop();
+    if (receiver_) receiver_->Stop();
+  }
+
+  http::ClientResponse Post(const std::string& path, const std::string& body) {
+    return caller_->Call("POST", path, body);
+  }
+
+  // Parses `json` into the test's document.
+  simdjson::dom::element Parse(const std::string& json) {
+    simdjson::dom::element e;
+    EXPECT_EQ(parser_.parse(json).get(e), simdjson::SUCCESS) << json;
+    return e;
+  }
+
+  void ExpectError(const http::ClientResponse& r, int http_status, int code) {
+    EXPECT_EQ(r.status, http_status) << r.body;
+    simdjson::dom::parser p;
+    simdjson::dom::object error;
+    ASSERT_EQ(p.parse(r.body)["error"].get(error), simdjson::SUCCESS) << r.body;
+    int64_t got = 0;
+    EXPECT_EQ(error["code"].get(got), simdjson::SUCCESS);
+    EXPECT_EQ(got, code) << r.body;
+    std::string_view s;
+    EXPECT_EQ(error["message"].get(s), simdjson::SUCCESS);
+    EXPECT_TRUE(
+        absl::StartsWith(std::string(s), absl::StrCat("(#", code, ") ")))
+        << s;
+    EXPECT_EQ(error["type"].get(s), simdjson::SUCCESS);
+    EXPECT_EQ(s, "OAuthException");
+    EXPECT_EQ(error["error_data"]["messaging_product"].get(s),
+              simdjson::SUCCESS);
+    EXPECT_EQ(error["error_data"]["details"].get(s), simdjson::SUCCESS);
+    EXPECT_EQ(error["fbtrace_id"].get(s), simdjson::SUCCESS);
+    EXPECT_FALSE(s.empty());
+  }
+
+  // Webhook stats once nothing is pending (the receiver may record a POST
+  // before the emulator has read its answer).
+  WebhookStats WaitIdle() {
+    absl::Time deadline = absl::Now() + absl::Seconds(5);
+    WebhookStats s = emulator_->webhook_stats();
+    while (s.pending > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+      s = emulator_->webhook_stats();
+    }
+    return s;
+  }
+
+  IoThreads io_;
+  std::unique_ptr<WebhookReceiver> receiver_;
+  std::unique_ptr<Emulator> emulator_;
+  std::unique_ptr<GraphCaller> caller_;
+  simdjson::dom::parser parser_;
 };
 
 }  // namespace wagate::emulator::testing
