@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <string>
@@ -567,7 +568,9 @@ class ChangeParser {
     }
 
     if (field_ == "messages" || field_ == "calls" ||
-        field_ == "smb_message_echoes" || field_ == "user_preferences") {
+        field_ == "smb_message_echoes" || field_ == "user_preferences" ||
+        field_ == "history" || field_ == "smb_app_state_sync" ||
+        field_ == "automatic_events") {
       ParseMessagesFamily(value_element, value);
     } else if (!ParseManagement(value)) {
       Unknown(value_element, "");
@@ -647,6 +650,16 @@ class ChangeParser {
                 [&](dom::element raw, dom::object p) {
                   ParsePreference(raw, p, contacts);
                 });
+    ForEachItem(value, "history", &items, [&](dom::element raw, dom::object h) {
+      ++error_holders;
+      ParseHistory(raw, h);
+    });
+    ForEachItem(
+        value, "state_sync", &items,
+        [&](dom::element raw, dom::object c) { ParseStateSync(raw, c); });
+    ForEachItem(
+        value, "automatic_events", &items,
+        [&](dom::element raw, dom::object a) { ParseAutomaticEvent(raw, a); });
 
     if (has_value_errors && error_holders > 0) {
       // Errors about the whole value (e.g. "Unsupported webhook payload"
@@ -660,6 +673,8 @@ class ChangeParser {
           errors = e.mutable_status()->mutable_errors();
         } else if (e.has_call()) {
           errors = e.mutable_call()->mutable_errors();
+        } else if (e.has_history()) {
+          errors = e.mutable_history()->mutable_errors();
         }
         if (errors != nullptr) ParseErrors(value, errors);
       }
@@ -702,22 +717,100 @@ class ChangeParser {
     v1::Event* e = NewEvent();
     e->set_id(id.empty() ? DigestId(Minify(raw)) : id);
     v1::InboundMessage* msg = e->mutable_message();
-    msg->set_id(std::move(id));
-    SetString(m, "from", msg->mutable_from());
-    SetString(m, "from_user_id", msg->mutable_from_user_id());
-    SetString(m, "from_parent_user_id", msg->mutable_from_parent_user_id());
-    SetTimestamp(m, "timestamp", [&] { return msg->mutable_timestamp(); });
-    msg->set_type(type);
+    FillMessage(m, msg);
     if (const v1::InboundContact* c =
             contacts.Find(msg->from(), msg->from_user_id())) {
       *msg->mutable_contact() = *c;
       msg->set_contact_name(c->name());
     }
+  }
+
+  // The fields of a `messages[]` object (also of history threads).
+  static void FillMessage(dom::object m, v1::InboundMessage* msg) {
+    SetString(m, "id", msg->mutable_id());
+    SetString(m, "from", msg->mutable_from());
+    SetString(m, "from_user_id", msg->mutable_from_user_id());
+    SetString(m, "from_parent_user_id", msg->mutable_from_parent_user_id());
+    SetString(m, "to", msg->mutable_to());
+    SetTimestamp(m, "timestamp", [&] { return msg->mutable_timestamp(); });
+    SetString(m, "type", msg->mutable_type());
     dom::object o;
     if (GetObject(m, "context", &o)) ParseContext(o, msg->mutable_context());
     if (GetObject(m, "referral", &o)) ParseReferral(o, msg->mutable_referral());
+    if (GetObject(m, "history_context", &o)) {
+      SetString(o, "status", msg->mutable_history_status());
+    }
     ParseErrors(m, msg->mutable_errors());
-    ParseContent(m, type, msg, 0);
+    if (IsKnownMessageType(msg->type())) {
+      ParseContent(m, msg->type(), msg, 0);
+    }
+  }
+
+  void ParseHistory(dom::element raw, dom::object h) {
+    v1::HistoryChunk* chunk = DigestEvent(raw)->mutable_history();
+    dom::object meta;
+    if (GetObject(h, "metadata", &meta)) {
+      int64_t n = 0;
+      if (GetInt(meta, "phase", &n)) chunk->set_phase(static_cast<int32_t>(n));
+      if (GetInt(meta, "chunk_order", &n)) {
+        chunk->set_chunk_order(static_cast<int32_t>(n));
+      }
+      if (GetInt(meta, "progress", &n)) {
+        chunk->set_progress(static_cast<int32_t>(n));
+      }
+    }
+    ForEachObject(h, "threads", [&](dom::object t) {
+      v1::HistoryThread* thread = chunk->add_threads();
+      SetString(t, "id", thread->mutable_id());
+      ForEachObject(t, "messages", [&](dom::object m) {
+        FillMessage(m, thread->add_messages());
+      });
+    });
+    ParseErrors(h, chunk->mutable_errors());
+  }
+
+  void ParseStateSync(dom::element raw, dom::object c) {
+    v1::SmbAppStateSync* sync = DigestEvent(raw)->mutable_smb_app_state_sync();
+    SetString(c, "type", sync->mutable_type());
+    SetString(c, "action", sync->mutable_action());
+    dom::object o;
+    if (GetObject(c, "contact", &o)) {
+      auto* contact = sync->mutable_contact();
+      SetString(o, "full_name", contact->mutable_full_name());
+      SetString(o, "first_name", contact->mutable_first_name());
+      SetString(o, "phone_number", contact->mutable_phone_number());
+    }
+    if (GetObject(c, "metadata", &o)) {
+      SetTimestamp(o, "timestamp", [&] { return sync->mutable_timestamp(); });
+    }
+  }
+
+  void ParseAutomaticEvent(dom::element raw, dom::object a) {
+    v1::AutomaticEvent* event = DigestEvent(raw)->mutable_automatic_events();
+    SetString(a, "id", event->mutable_id());
+    SetString(a, "event_name", event->mutable_event_name());
+    SetTimestamp(a, "timestamp", [&] { return event->mutable_timestamp(); });
+    SetString(a, "ctwa_clid", event->mutable_ctwa_clid());
+    dom::object data;
+    if (GetObject(a, "custom_data", &data)) {
+      SetString(data, "currency", event->mutable_currency());
+      // Meta sends the amount in thousandths as an integer; a decimal
+      // amount is scaled here so both read the same.
+      dom::element value;
+      if (data["value"].get(value) == simdjson::SUCCESS) {
+        int64_t thousandths = 0;
+        double amount = 0;
+        if (value.is_int64() || value.is_uint64()) {
+          if (GetInt(data, "value", &thousandths)) {
+            event->set_value_1000(thousandths);
+          }
+        } else if (GetDouble(data, "value", &amount) && amount > -9e15 &&
+                   amount < 9e15) {
+          event->set_value_1000(
+              static_cast<int64_t>(std::llround(amount * 1000)));
+        }
+      }
+    }
   }
 
   void ParseStatus(dom::object s) {
@@ -975,6 +1068,21 @@ class ChangeParser {
       SetString(v, "requester", s->mutable_requester());
     } else if (field_ == "flows") {
       ParseFlows(v, event()->mutable_flows());
+    } else if (field_ == "partner_solutions") {
+      auto* p = event()->mutable_partner_solutions();
+      SetString(v, "event", p->mutable_event());
+      SetString(v, "solution_id", p->mutable_solution_id());
+      SetString(v, "solution_status", p->mutable_solution_status());
+    } else if (field_ == "payment_configuration_update") {
+      auto* p = event()->mutable_payment_configuration_update();
+      SetString(v, "configuration_name", p->mutable_configuration_name());
+      SetString(v, "provider_name", p->mutable_provider_name());
+      SetString(v, "provider_mid", p->mutable_provider_mid());
+      SetString(v, "status", p->mutable_status());
+      SetTimestamp(v, "created_timestamp",
+                   [&] { return p->mutable_created_timestamp(); });
+      SetTimestamp(v, "updated_timestamp",
+                   [&] { return p->mutable_updated_timestamp(); });
     } else {
       return false;
     }

@@ -8,10 +8,12 @@
 // What becomes an Event (every entry[] x changes[] is walked, not only the
 // first):
 //  - `messages`-family values (fields messages, calls, smb_message_echoes,
-//    user_preferences): one Event per item of `messages[]`, `statuses[]`,
-//    `calls[]`, `message_echoes[]` and `user_preferences[]`. `value.errors[]`
-//    beside items is attached to each message, status and call; alone (or
-//    beside only echoes/preferences) it is one `system_error` Event.
+//    user_preferences, history, smb_app_state_sync, automatic_events): one
+//    Event per item of `messages[]`, `statuses[]`, `calls[]`,
+//    `message_echoes[]`, `user_preferences[]`, `history[]`, `state_sync[]`
+//    and `automatic_events[]`. `value.errors[]` beside items is attached to
+//    each message, status, call and history chunk; alone (or beside only
+//    items without errors[]) it is one `system_error` Event.
 //  - every other known field (template, phone number, account, flows...):
 //    one Event per change.
 //  - anything not modelled (an unknown field, an unknown message type, a
@@ -27,7 +29,8 @@
 //  - a status: `<message id>:<status as sent>` (e.g. "wamid.X:delivered");
 //    the timestamp is left out so a resent status is stored once;
 //  - everything else (management changes, calls, echoes, preferences,
-//    system errors, items without an id): "sha256:" + hex SHA-256 of
+//    history chunks, state syncs, automatic events, system errors, items
+//    without an id): "sha256:" + hex SHA-256 of
 //    waba_id, phone_number_id, field, entry.time and the minified JSON of the
 //    item (or of the change's value), separated by '\n'. entry.time is part
 //    of it because the same content may legitimately recur (e.g. two

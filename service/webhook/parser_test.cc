@@ -83,13 +83,15 @@ size_t ExpectedEvents(const std::string& body) {
     for (auto change : changes) {
       size_t items = 0;
       size_t holders = 0;
-      for (const char* key : {"messages", "statuses", "calls", "message_echoes",
-                              "user_preferences"}) {
+      for (const char* key :
+           {"messages", "statuses", "calls", "message_echoes",
+            "user_preferences", "history", "state_sync", "automatic_events"}) {
         simdjson::dom::array a;
         if (change["value"][key].get_array().get(a) == simdjson::SUCCESS) {
           items += a.size();
           if (std::string(key) == "messages" ||
-              std::string(key) == "statuses" || std::string(key) == "calls") {
+              std::string(key) == "statuses" || std::string(key) == "calls" ||
+              std::string(key) == "history") {
             holders += a.size();
           }
         }
@@ -899,6 +901,82 @@ TEST(ParserFieldsTest, Flows) {
                        .flows()
                        .availability(),
                    75.5);
+}
+
+TEST(ParserFieldsTest, History) {
+  std::vector<v1::Event> events = ParseFixture("field_history");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(EventKind(events[0]), "history");
+  EXPECT_EQ(events[0].phone_number_id(), "106540352242922");
+  const v1::HistoryChunk& chunk = events[0].history();
+  EXPECT_EQ(chunk.phase(), 0);
+  EXPECT_EQ(chunk.chunk_order(), 1);
+  EXPECT_EQ(chunk.progress(), 55);
+  ASSERT_EQ(chunk.threads_size(), 1);
+  EXPECT_EQ(chunk.threads(0).id(), "16505551234");
+  ASSERT_EQ(chunk.threads(0).messages_size(), 3);
+  const v1::InboundMessage& in = chunk.threads(0).messages(0);
+  EXPECT_EQ(in.text().body(), "Hi, are you open today?");
+  EXPECT_EQ(in.history_status(), "READ");
+  EXPECT_EQ(in.timestamp().seconds(), 1739230000);
+  const v1::InboundMessage& out = chunk.threads(0).messages(1);
+  EXPECT_EQ(out.to(), "16505551234");
+  EXPECT_EQ(out.history_status(), "DELIVERED");
+  EXPECT_EQ(chunk.threads(0).messages(2).type(), "media_placeholder");
+  EXPECT_EQ(events[1].history().progress(), 100);
+  EXPECT_NE(events[0].id(), events[1].id());
+
+  const v1::HistoryChunk declined =
+      Only(ParseFixture("field_history_declined")).history();
+  ASSERT_EQ(declined.errors_size(), 1);
+  EXPECT_EQ(declined.errors(0).code(), 2593109);
+}
+
+TEST(ParserFieldsTest, SmbAppStateSync) {
+  std::vector<v1::Event> events = ParseFixture("field_smb_app_state_sync");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(EventKind(events[0]), "smb_app_state_sync");
+  const v1::SmbAppStateSync& add = events[0].smb_app_state_sync();
+  EXPECT_EQ(add.type(), "contact");
+  EXPECT_EQ(add.action(), "add");
+  EXPECT_EQ(add.contact().full_name(), "Sheena Nelson");
+  EXPECT_EQ(add.contact().first_name(), "Sheena");
+  EXPECT_EQ(add.contact().phone_number(), "16505551234");
+  EXPECT_EQ(add.timestamp().seconds(), 1739321024);
+  EXPECT_EQ(events[1].smb_app_state_sync().action(), "remove");
+}
+
+TEST(ParserFieldsTest, PartnerSolutionsAndPaymentConfiguration) {
+  const v1::Event p = Only(ParseFixture("field_partner_solutions"));
+  EXPECT_EQ(EventKind(p), "partner_solutions");
+  EXPECT_EQ(p.waba_id(), "2949482758682047");
+  EXPECT_EQ(p.partner_solutions().event(), "SOLUTION_CREATED");
+  EXPECT_EQ(p.partner_solutions().solution_id(), "1715120619246906");
+  EXPECT_EQ(p.partner_solutions().solution_status(), "INITIATED");
+  const v1::PaymentConfigurationUpdate c =
+      Only(ParseFixture("field_payment_configuration_update"))
+          .payment_configuration_update();
+  EXPECT_EQ(c.configuration_name(), "razorpay-main");
+  EXPECT_EQ(c.provider_name(), "razorpay");
+  EXPECT_EQ(c.provider_mid(), "acc_Ham7Kk8ZaZ");
+  EXPECT_EQ(c.status(), "Active");
+  EXPECT_EQ(c.created_timestamp().seconds(), 1739300000);
+  EXPECT_EQ(c.updated_timestamp().seconds(), 1739321024);
+}
+
+TEST(ParserFieldsTest, AutomaticEvents) {
+  std::vector<v1::Event> events = ParseFixture("field_automatic_events");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(EventKind(events[0]), "automatic_events");
+  const v1::AutomaticEvent& purchase = events[0].automatic_events();
+  EXPECT_EQ(purchase.id(), "wamid.AUTOEVENT001");
+  EXPECT_EQ(purchase.event_name(), "Purchase");
+  EXPECT_EQ(purchase.timestamp().seconds(), 1739321024);
+  EXPECT_EQ(purchase.ctwa_clid(), "ARAkLkA8rmlFeiCktEJQ");
+  EXPECT_EQ(purchase.currency(), "USD");
+  EXPECT_EQ(purchase.value_1000(), 25000);
+  EXPECT_EQ(events[1].automatic_events().event_name(), "LeadSubmitted");
+  EXPECT_EQ(events[1].automatic_events().value_1000(), 0);
 }
 
 }  // namespace
