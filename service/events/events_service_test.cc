@@ -321,6 +321,19 @@ class EventsServiceTest : public ::testing::Test {
     return request;
   }
 
+  void WaitStarted(size_t n) {
+    absl::Time deadline = absl::Now() + kWait;
+    while (absl::Now() < deadline) {
+      size_t started = 0;
+      for (const StreamStats& s : service_->stats().streams) {
+        started += s.started;
+      }
+      if (started >= n) return;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    ADD_FAILURE() << "streams did not start";
+  }
+
   void WaitSubscribers(size_t n) {
     absl::Time deadline = absl::Now() + kWait;
     while (service_->stats().subscribers != n && absl::Now() < deadline) {
@@ -656,10 +669,7 @@ TEST_F(EventsServiceTest, NewGroupStartsLiveUnlessToldOtherwise) {
   SubscribeRequest request;
   request.set_group("live-group");
   auto member = Subscribe(request, false, /*ack=*/true);
-  WaitSubscribers(1);
-  // The group exists once its first claim ran; Ack of an unknown cursor
-  // answers 0 either way, so wait for the stream to have claimed.
-  absl::SleepFor(absl::Milliseconds(100));
+  WaitStarted(1);  // the group exists, positioned at the end of the log
   std::vector<std::string> fresh = AppendMessages("new", 2);
   EXPECT_THAT(Cursors(member->WaitFor(2)), ElementsAreArray(fresh));
 }

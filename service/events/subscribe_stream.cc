@@ -322,6 +322,7 @@ StreamStats SubscribeStream::Stats() const {
   StreamStats s;
   s.id = id_;
   s.group = params_.group;
+  s.started = mode_ != Mode::kStarting;
   s.live = mode_ == Mode::kLive && !read_scheduled_;
   s.catching_up = mode_ == Mode::kCatchUp ||
                   (mode_ == Mode::kLive && read_scheduled_) ||

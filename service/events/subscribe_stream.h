@@ -80,6 +80,8 @@ struct StreamLimits {
 struct StreamStats {
   uint64_t id = 0;
   std::string group;
+  // The start position is resolved (for a group: the group exists).
+  bool started = false;
   bool live = false;         // following the live tail from memory
   bool catching_up = false;  // reading the log (started behind, or overflowed)
   std::string last_sent_cursor;
