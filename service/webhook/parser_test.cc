@@ -848,6 +848,64 @@ TEST(ParserFieldsTest, AccountUpdatesFromCorpus) {
             "980198427534243");
 }
 
+// Shapes only the corpus has: errors beside calls and messages, an extra
+// top-level key, placeholder timestamps, contacts matched per wa_id.
+TEST(ParserCorpusTest, CorpusSpecifics) {
+  const std::string corpus = CorpusDir();
+  if (JsonFiles(corpus + "/pywa").empty()) GTEST_SKIP() << "no corpus";
+  auto parse = [&](const std::string& name) {
+    auto events =
+        ParseWebhook(ReadFile(corpus + "/" + name + ".json"), kReceived);
+    EXPECT_TRUE(events.ok()) << name << ": " << events.status();
+    return events.ok() ? *events : std::vector<v1::Event>{};
+  };
+  v1::Event call = Only(parse("pywa/call_terminate__call_terminate"));
+  ASSERT_EQ(call.call().errors_size(), 1);
+  EXPECT_EQ(call.call().errors(0).code(), 12455);
+  EXPECT_EQ(call.call().errors(0).details(), "ERROR_DETAILS");
+  EXPECT_EQ(call.call().duration().seconds(), 120);
+  // The fixture's contact is neither caller nor callee: not attached.
+  EXPECT_FALSE(call.call().has_contact());
+  v1::Event connect = Only(parse("pywa/call_connect__user_initiated"));
+  EXPECT_EQ(connect.call().contact().user_id(), "US.13491208655302741918");
+  EXPECT_EQ(connect.call().session().sdp_type(), "offer");
+
+  v1::Event interactive =
+      Only(parse("pywa/message__interactive_message_with_err"));
+  EXPECT_EQ(interactive.message().type(), "interactive");
+  ASSERT_EQ(interactive.message().errors_size(), 1);
+  EXPECT_EQ(interactive.message().errors(0).code(), 131000);
+
+  v1::Event components =
+      Only(parse("pywa/template_components_update__element"));
+  EXPECT_EQ(components.template_components().message_template_element(),
+            "Hi {{1}}! Welcome to our service.");
+  EXPECT_EQ(components.waba_id(), "57438975935");
+
+  v1::Event restricted = Only(parse("java-api/accountRestricted"));
+  ASSERT_EQ(restricted.account_update().restriction_info_size(), 3);
+  EXPECT_FALSE(
+      restricted.account_update().restriction_info(0).has_expiration());
+  EXPECT_EQ(restricted.account_update().phone_number(), "<PHONE_NUMBER>");
+
+  v1::Event group = Only(parse("pywa/message_status__group"));
+  EXPECT_EQ(group.status().recipient_participant_parent_user_id(),
+            "<PARENT_BSUID>");
+
+  v1::Event edit = Only(parse("pywa/edited_message__image"));
+  EXPECT_EQ(edit.message().edit().message().image().caption(),
+            "Updated image caption");
+  EXPECT_EQ(edit.message().edit().message().context().id(), "M0");
+
+  v1::Event echo = Only(parse("pywa/outgoing_message__edit"));
+  EXPECT_EQ(echo.message_echo().message().edit().message().text().body(),
+            "Text was edited");
+
+  v1::Event quality = Only(parse("java-api/qualityUpdate"));
+  EXPECT_EQ(quality.phone_number_quality().event(), "FLAGGED");
+  EXPECT_EQ(quality.display_phone_number(), "16505551111");
+}
+
 TEST(ParserFieldsTest, AlertsReviewCapabilitySecurity) {
   const v1::AccountAlert a =
       Only(ParseFixture("field_account_alerts")).account_alert();
