@@ -48,6 +48,8 @@ ABSL_FLAG(std::string, failed_recipients, "",
           "wa_ids whose messages fail (131026), comma-separated");
 ABSL_FLAG(int, webhook_concurrency, 64, "webhook POSTs in flight");
 ABSL_FLAG(int, webhook_batch, 1, "changes per webhook POST");
+ABSL_FLAG(absl::Duration, webhook_batch_linger, absl::Milliseconds(5),
+          "with batching, how long a partial batch waits for more changes");
 ABSL_FLAG(absl::Duration, webhook_retry_initial, absl::Milliseconds(500),
           "first redelivery delay (doubles each attempt)");
 ABSL_FLAG(absl::Duration, webhook_retry_max, absl::Seconds(60),
@@ -91,6 +93,7 @@ int main(int argc, char** argv) {
   o.failed_recipients = SplitList(absl::GetFlag(FLAGS_failed_recipients));
   o.webhook_concurrency = absl::GetFlag(FLAGS_webhook_concurrency);
   o.webhook_batch = absl::GetFlag(FLAGS_webhook_batch);
+  o.webhook_batch_linger = absl::GetFlag(FLAGS_webhook_batch_linger);
   o.webhook_retry_initial = absl::GetFlag(FLAGS_webhook_retry_initial);
   o.webhook_retry_max = absl::GetFlag(FLAGS_webhook_retry_max);
   o.webhook_max_attempts = absl::GetFlag(FLAGS_webhook_max_attempts);

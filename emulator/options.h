@@ -53,6 +53,8 @@ struct EmulatorOptions {
   // Webhook delivery.
   int webhook_concurrency = 64;  // POSTs in flight
   int webhook_batch = 1;         // changes per POST (Meta batches up to 1000)
+  // With batching, how long a partial batch waits for more changes.
+  absl::Duration webhook_batch_linger = absl::Milliseconds(5);
   absl::Duration webhook_timeout = absl::Seconds(10);
   absl::Duration webhook_retry_initial = absl::Milliseconds(500);
   absl::Duration webhook_retry_max = absl::Seconds(60);

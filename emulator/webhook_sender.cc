@@ -76,13 +76,19 @@ void WebhookSender::Enqueue(Change change, Done done) {
   Pump();
 }
 
-void WebhookSender::Pump() {
+void WebhookSender::Pump(bool flush) {
   std::vector<std::shared_ptr<Post>> to_send;
+  bool arm_linger = false;
   {
     absl::MutexLock lock(&mu_);
     const int batch = std::max(1, options_.webhook_batch);
     while (!stopped_ && !queue_.empty() &&
            in_flight_ < std::max(1, options_.webhook_concurrency)) {
+      if (batch > 1 && !flush && static_cast<int>(queue_.size()) < batch) {
+        arm_linger = !linger_armed_;
+        linger_armed_ = true;
+        break;
+      }
       auto post = std::make_shared<Post>();
       std::vector<Change> changes;
       while (!queue_.empty() && static_cast<int>(changes.size()) < batch) {
@@ -99,6 +105,20 @@ void WebhookSender::Pump() {
     }
   }
   for (auto& post : to_send) Send(std::move(post));
+  if (arm_linger) {
+    auto timer = std::make_shared<boost::asio::steady_timer>(
+        io_, absl::ToChronoNanoseconds(options_.webhook_batch_linger));
+    std::weak_ptr<bool> alive = alive_;
+    timer->async_wait([this, timer, alive](boost::system::error_code ec) {
+      auto a = alive.lock();
+      if (ec || !a || !*a) return;
+      {
+        absl::MutexLock lock(&mu_);
+        linger_armed_ = false;
+      }
+      Pump(/*flush=*/true);
+    });
+  }
 }
 
 void WebhookSender::Send(std::shared_ptr<Post> post) {

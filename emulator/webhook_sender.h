@@ -61,7 +61,9 @@ class WebhookSender {
 
  private:
   struct Post;
-  void Pump();
+  // Starts POSTs while slots are free. With batching, a partial batch waits
+  // up to webhook_batch_linger for more changes unless `flush`.
+  void Pump(bool flush = false);
   void Send(std::shared_ptr<Post> post);
   void OnResult(std::shared_ptr<Post> post, int status);
 
@@ -79,6 +81,7 @@ class WebhookSender {
   std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  bool linger_armed_ ABSL_GUARDED_BY(mu_) = false;
   double duplicate_rate_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t rng_state_ ABSL_GUARDED_BY(mu_);
   WebhookStats stats_ ABSL_GUARDED_BY(mu_);
