@@ -59,7 +59,12 @@ GatewayMetrics::GatewayMetrics(Registry& r)
       grpc_requests(r.AddCounterFamily(
           "wagate_grpc_requests_total",
           "Finished gRPC calls, by service, method and status code.",
-          {"service", "method", "code"})) {}
+          {"service", "method", "code"})) {
+  // Known label values exist from the start, so rate() sees a 0 rather than
+  // a missing series before the first rejection.
+  pacer_rejections->Get({"deadline"});
+  pacer_rejections->Get({"shutdown"});
+}
 
 GatewayMetrics& GatewayMetrics::Global() {
   static GatewayMetrics* const metrics = [] {

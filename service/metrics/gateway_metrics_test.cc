@@ -81,6 +81,15 @@ TEST(GatewayMetricsTest, IncrementsShowUnderTheirLabels) {
                               "Messaging\",method=\"Send\",code=\"OK\"} 1\n"));
 }
 
+TEST(GatewayMetricsTest, KnownPacerReasonsStartAtZero) {
+  Registry registry;
+  GatewayMetrics m(registry);
+  EXPECT_THAT(registry.Render(),
+              HasSubstr("wagate_pacer_rejections_total{reason=\"deadline\"} 0\n"
+                        "wagate_pacer_rejections_total{reason=\"shutdown\"} "
+                        "0\n"));
+}
+
 TEST(GatewayMetricsTest, SubscriberLagComesFromTheSourceAtScrape) {
   Registry registry;
   GatewayMetrics m(registry);

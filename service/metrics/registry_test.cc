@@ -1,5 +1,7 @@
 #include "service/metrics/registry.h"
 
+#include <algorithm>
+#include <atomic>
 #include <limits>
 #include <string>
 #include <thread>
