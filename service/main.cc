@@ -19,6 +19,7 @@
 #include "service/config/config.h"
 #include "service/config/env_flags.h"
 #include "service/server/gateway.h"
+#include "service/server/sandbox.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
           "Where the gRPC API listens (host:port; port 0 picks a free one).");
@@ -92,9 +93,15 @@ int main(int argc, char** argv) {
     if (!config.ok()) return Fail("bad config", config.status());
     options.config = *std::move(config);
   }
+  std::unique_ptr<wagate::server::Sandbox> sandbox;
   if (absl::GetFlag(FLAGS_sandbox)) {
-    return Fail("sandbox", absl::UnimplementedError(
-                               "the embedded emulator is not built yet"));
+    absl::StatusOr<std::unique_ptr<wagate::server::Sandbox>> started =
+        wagate::server::Sandbox::Start(options.http_address);
+    if (!started.ok())
+      return Fail("cannot start the sandbox", started.status());
+    sandbox = *std::move(started);
+    options.graph_base_url = sandbox->graph_base_url();
+    options.env = sandbox->Env(options.env);
   }
 
   // Signals are taken synchronously by this thread; block them before any
@@ -108,6 +115,14 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<wagate::server::Gateway>> gateway =
       wagate::server::Gateway::Start(std::move(options));
   if (!gateway.ok()) return Fail("cannot start", gateway.status());
+  if (sandbox != nullptr) {
+    const std::string grpc_address =
+        absl::StrCat("127.0.0.1:", (*gateway)->grpc_port());
+    const std::string http_address =
+        absl::StrCat("127.0.0.1:", (*gateway)->http_port());
+    std::fputs(sandbox->NextSteps(grpc_address, http_address).c_str(), stdout);
+    std::fflush(stdout);
+  }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
@@ -115,5 +130,6 @@ int main(int argc, char** argv) {
       "main", "signal received",
       {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
   (*gateway)->Shutdown();
+  sandbox.reset();
   return 0;
 }

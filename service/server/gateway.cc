@@ -12,10 +12,15 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
+#include "service/events/events_service.h"
 #include "service/events/store.h"
+#include "service/http/client.h"
 #include "service/http/server.h"
+#include "service/messaging/messaging_service.h"
+#include "service/messaging/sender.h"
 #include "service/server/reflection_service.h"
 #include "service/server/unimplemented.h"
+#include "service/webhook/ingress.h"
 
 namespace wagate::server {
 
@@ -50,6 +55,14 @@ class Gateway::Impl {
       io_threads_.emplace_back([this] { io_.run(); });
     }
 
+    graph_http_ = std::make_unique<http::Client>(io_);
+    messaging::SenderOptions sender_options;
+    sender_options.graph_base_url = options_.graph_base_url;
+    sender_options.graph_api_version = options_.graph_api_version;
+    sender_ = std::make_unique<messaging::Sender>(io_, *graph_http_, *accounts_,
+                                                  store_.get(), sender_options);
+    sender_->ApplyConfiguredThroughput();
+
     RETURN_IF_ERROR(StartHttp());
     RETURN_IF_ERROR(StartGrpc());
     log::Info("gateway", "serving",
@@ -69,6 +82,9 @@ class Gateway::Impl {
     log::Info("gateway", "shutting down",
               {{"grace", absl::FormatDuration(options_.shutdown_grace)}});
     if (http_ != nullptr) http_->Stop();
+    // Open Subscribe streams would otherwise hold the gRPC shutdown for the
+    // whole grace period: end them first (clients resume from their cursor).
+    if (events_ != nullptr) events_->Shutdown();
     if (grpc_server_ != nullptr) {
       if (auto* health = grpc_server_->GetHealthCheckService()) {
         health->SetServingStatus(false);
@@ -78,10 +94,17 @@ class Gateway::Impl {
           absl::ToChronoMilliseconds(options_.shutdown_grace));
       grpc_server_->Wait();
     }
+    if (sender_ != nullptr) sender_->Shutdown();
     work_.reset();
     io_.stop();
     for (std::thread& t : io_threads_) t.join();
     io_threads_.clear();
+    grpc_server_.reset();
+    services_.clear();
+    events_ = nullptr;
+    sender_.reset();
+    graph_http_.reset();
+    ingress_.reset();
     http_.reset();
     store_.reset();
     log::Info("gateway", "stopped");
@@ -121,11 +144,35 @@ class Gateway::Impl {
     http_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
       done(http::TextResponse(200, "ok\n"));
     });
+    RETURN_IF_ERROR(RegisterWebhook(http_options.max_body_bytes));
     absl::Status listening = http_->Listen(options_.http_address);
     if (!listening.ok()) {
       return absl::Status(listening.code(), absl::StrCat("--http_address: ",
                                                          listening.message()));
     }
+    return absl::OkStatus();
+  }
+
+  // Meta's webhooks. Without an app secret and a verify token the route
+  // answers 503, so Meta keeps redelivering until the gateway is configured.
+  absl::Status RegisterWebhook(size_t max_body_bytes) {
+    if (accounts_->app_secrets().empty() || accounts_->verify_token().empty()) {
+      log::Warning("webhook",
+                   "webhook ingress disabled: set WAGATE_APP_SECRET and "
+                   "WAGATE_VERIFY_TOKEN (or app_secrets_env and "
+                   "verify_token_env in the config)");
+      http_->Handle("", "/webhook", [](http::Request, http::Responder done) {
+        done(http::TextResponse(503, "webhook ingress not configured\n"));
+      });
+      return absl::OkStatus();
+    }
+    webhook::IngressOptions ingress_options;
+    ingress_options.app_secrets = accounts_->app_secrets();
+    ingress_options.verify_token = accounts_->verify_token();
+    ingress_options.max_body_bytes = max_body_bytes;
+    ASSIGN_OR_RETURN(ingress_,
+                     webhook::Ingress::Create(ingress_options, store_.get()));
+    ingress_->RegisterRoutes(*http_);
     return absl::OkStatus();
   }
 
@@ -143,8 +190,11 @@ class Gateway::Impl {
       builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                                  limits.grpc_max_concurrent_streams());
     }
-    services_.push_back(std::make_unique<UnimplementedMessaging>());
-    services_.push_back(std::make_unique<UnimplementedEvents>());
+    services_.push_back(std::make_unique<messaging::MessagingService>(
+        *sender_, messaging::MessagingService::Options{}));
+    events_ =
+        new events::EventsService(store_.get(), events::EventsServiceOptions{});
+    services_.push_back(std::unique_ptr<grpc::Service>(events_));
     services_.push_back(std::make_unique<UnimplementedTemplates>());
     services_.push_back(std::make_unique<UnimplementedPhoneNumbers>());
     services_.push_back(std::make_unique<UnimplementedMedia>());
@@ -182,8 +232,12 @@ class Gateway::Impl {
   std::vector<std::thread> io_threads_;
   std::unique_ptr<config::Accounts> accounts_;
   std::unique_ptr<events::Store> store_;
+  std::unique_ptr<http::Client> graph_http_;
+  std::unique_ptr<messaging::Sender> sender_;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<webhook::Ingress> ingress_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
+  events::EventsService* events_ = nullptr;  // owned by services_
   std::unique_ptr<ReflectionService> reflection_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
