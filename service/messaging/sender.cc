@@ -455,10 +455,11 @@ void Sender::RetryOrFail(std::shared_ptr<Op> op, v1::GraphError error,
               {"wait_ms", absl::StrCat(absl::ToInt64Milliseconds(*wait))}});
   auto timer = std::make_shared<boost::asio::steady_timer>(io_);
   timer->expires_after(absl::ToChronoNanoseconds(*wait));
-  timer->async_wait(
-      [this, timer, op = std::move(op)](const boost::system::error_code&) {
-        StartAttempt(op);
-      });
+  std::weak_ptr<bool> alive = alive_;
+  timer->async_wait([this, timer, alive,
+                     op = std::move(op)](const boost::system::error_code&) {
+    if (alive.lock()) StartAttempt(op);
+  });
 }
 
 }  // namespace wagate::messaging

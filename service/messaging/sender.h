@@ -145,6 +145,8 @@ class Sender {
   events::Store* const store_;
   const SenderOptions options_;
   std::shared_ptr<Pacer> pacer_;
+  // Retry timers check it: they may fire after the Sender is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   mutable absl::Mutex mu_;
   // Idempotency keys being sent by this process → repeats waiting on them.

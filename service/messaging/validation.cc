@@ -400,8 +400,12 @@ absl::Status ValidateList(const Interactive& msg) {
 
 absl::Status ValidateFlow(const wagate::v1::InteractiveFlow& flow) {
   const std::string path = "interactive.flow";
-  RETURN_IF_ERROR(
-      Required(Dot(path, "flow_message_version"), flow.flow_message_version()));
+  // Empty means the current version ("3"), filled in by the Graph layer.
+  if (!flow.flow_message_version().empty() &&
+      !IsDigits(flow.flow_message_version())) {
+    return Invalid(Dot(path, "flow_message_version"),
+                   "a version number such as \"3\"");
+  }
   switch (flow.flow_case()) {
     case wagate::v1::InteractiveFlow::kFlowId:
       RETURN_IF_ERROR(Required(Dot(path, "flow_id"), flow.flow_id()));
@@ -645,7 +649,11 @@ absl::Status ValidateTemplateParameter(absl::string_view path,
                      "with a letter or underscore");
     }
   }
-  if (header_or_body) {
+  // Media, location and product headers never carry a name.
+  const bool nameable = param.value_case() == P::kText ||
+                        param.value_case() == P::kCurrency ||
+                        param.value_case() == P::kDateTime;
+  if (header_or_body && nameable) {
     (param.parameter_name().empty() ? ctx->positional : ctx->named)++;
   }
 
@@ -747,7 +755,9 @@ absl::Status ValidateTemplateComponents(
     const google::protobuf::RepeatedPtrField<TemplateComponent>& components,
     TemplateContext* ctx, bool in_card) {
   bool header = false, body = false, lto = false, carousel = false;
-  absl::flat_hash_set<int> button_indexes;
+  // (index, sub_type) of the button components seen: one set of parameters
+  // per button.
+  absl::flat_hash_set<std::pair<int, int>> button_indexes;
   for (int i = 0; i < components.size(); ++i) {
     std::string p = At(path, i);
     const TemplateComponent& c = components.Get(i);
@@ -772,7 +782,7 @@ absl::Status ValidateTemplateComponents(
         if (c.index() < 0 || c.index() > 9) {
           return Invalid(Dot(p, "index"), "must be from 0 to 9");
         }
-        if (!button_indexes.insert(c.index()).second) {
+        if (!button_indexes.insert({c.index(), c.sub_type()}).second) {
           return Invalid(Dot(p, "index"),
                          absl::StrCat("button ", c.index(), " given twice"));
         }

@@ -487,6 +487,14 @@ std::vector<Case> Cases() {
 
   // Interactive: flow.
   add("flow_ok", FlowReq(), "");
+  add("flow_default_version",
+      with(FlowReq(),
+           [](auto& r) {
+             r.mutable_interactive()
+                 ->mutable_flow()
+                 ->clear_flow_message_version();
+           }),
+      "");
   add("flow_cta_20",
       with(FlowReq(),
            [](auto& r) {
