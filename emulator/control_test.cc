@@ -149,6 +149,28 @@ TEST_F(ControlTest, AddedLatencyAndFaultsReadBack) {
             400);
 }
 
+TEST_F(ControlTest, WebhookBodiesAreAsciiLikeMetas) {
+  Start();
+  ASSERT_EQ(Post("/_emulator/inbound",
+                 "{\"from\":\"16505551234\",\"name\":\"Jos\xc3\xa9\","
+                 "\"text\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}")
+                .status,
+            200);
+  auto hooks = receiver_->WaitFor(1);
+  ASSERT_EQ(hooks.size(), 1u);
+  for (char c : hooks[0].body) EXPECT_LT(static_cast<unsigned char>(c), 0x80);
+  EXPECT_THAT(hooks[0].body, HasSubstr(R"("name":"Jos\u00e9")"));
+  EXPECT_THAT(hooks[0].body, HasSubstr(R"("body":"caf\u00e9 \ud83d\ude00")"));
+  EXPECT_TRUE(common::VerifySignatureHeader(kSecret, hooks[0].body,
+                                            hooks[0].signature));
+  // simdjson decodes the escapes back to the UTF-8 text.
+  EXPECT_EQ(Str(Parse(hooks[0].body)["entry"]
+                    .at(0)["changes"]
+                    .at(0)["value"]["messages"]
+                    .at(0)["text"]["body"]),
+            "caf\xc3\xa9 \xf0\x9f\x98\x80");
+}
+
 TEST_F(ControlTest, UnknownRouteAndBadBody) {
   Start(EmulatorOptions{}, false);
   EXPECT_EQ(Post("/_emulator/nope", "{}").status, 404);

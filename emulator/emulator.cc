@@ -21,7 +21,7 @@ Emulator::Emulator(boost::asio::io_context& io, EmulatorOptions options)
       options_(std::move(options)),
       state_(std::make_unique<State>(options_)),
       sender_(std::make_unique<WebhookSender>(io, options_)),
-      alive_(std::make_shared<bool>(true)) {
+      guard_(std::make_shared<LifeGuard>()) {
   GraphApi::Hooks hooks;
   hooks.base_url = [this] { return base_url(); };
   hooks.after = [this](absl::Duration d, std::function<void()> fn) {
@@ -34,7 +34,7 @@ Emulator::Emulator(boost::asio::io_context& io, EmulatorOptions options)
 
 Emulator::~Emulator() {
   Stop();
-  *alive_ = false;
+  guard_->Kill();  // waits for callbacks running on io threads
 }
 
 absl::Status Emulator::Start() {
@@ -47,13 +47,15 @@ absl::Status Emulator::Start() {
     return absl::InvalidArgumentError(
         "app_secret: required to sign webhooks when webhook_url is set");
   }
-  server_->HandlePrefix("", "/", [this](http::Request r, http::Responder d) {
-    HandleGraph(std::move(r), std::move(d));
-  });
-  server_->HandlePrefix("", "/_emulator/",
-                        [this](http::Request r, http::Responder d) {
-                          HandleControl(std::move(r), std::move(d));
-                        });
+  std::shared_ptr<LifeGuard> guard = guard_;
+  server_->HandlePrefix(
+      "", "/", [this, guard](http::Request r, http::Responder d) {
+        guard->Run([&] { HandleGraph(std::move(r), std::move(d)); });
+      });
+  server_->HandlePrefix(
+      "", "/_emulator/", [this, guard](http::Request r, http::Responder d) {
+        guard->Run([&] { HandleControl(std::move(r), std::move(d)); });
+      });
   absl::string_view address = options_.address;
   host_ = std::string(address.substr(0, address.rfind(':')));
   if (host_.empty() || host_ == "0.0.0.0") host_ = "127.0.0.1";
@@ -78,20 +80,16 @@ void Emulator::Stop() {
 }
 
 void Emulator::After(absl::Duration delay, std::function<void()> fn) {
-  std::weak_ptr<bool> alive = alive_;
+  std::shared_ptr<LifeGuard> guard = guard_;
   if (delay <= absl::ZeroDuration()) {
-    boost::asio::post(io_, [alive, fn = std::move(fn)] {
-      auto a = alive.lock();
-      if (a && *a) fn();
-    });
+    boost::asio::post(io_, [guard, fn = std::move(fn)] { guard->Run(fn); });
     return;
   }
   auto timer = std::make_shared<boost::asio::steady_timer>(
       io_, absl::ToChronoNanoseconds(delay));
   timer->async_wait(
-      [timer, alive, fn = std::move(fn)](boost::system::error_code ec) {
-        auto a = alive.lock();
-        if (!ec && a && *a) fn();
+      [timer, guard, fn = std::move(fn)](boost::system::error_code ec) {
+        if (!ec) guard->Run(fn);
       });
 }
 
@@ -181,18 +179,20 @@ void Emulator::SimulateDelivery(const Accepted& a) {
   // Post statuses[i] after delays[i], then continue with i + 1.
   auto step = std::make_shared<std::function<void(size_t)>>();
   std::weak_ptr<std::function<void(size_t)>> weak_step = step;
-  *step = [this, chain, weak_step](size_t i) {
+  std::shared_ptr<LifeGuard> guard = guard_;
+  *step = [this, chain, weak_step, guard](size_t i) {
     if (i >= chain->statuses.size()) return;
     auto self = weak_step.lock();
     if (!self) return;
-    After(chain->delays[i], [this, chain, self, i] {
+    After(chain->delays[i], [this, chain, self, guard, i] {
       StatusEvent s = chain->statuses[i];
       s.time = absl::Now();
-      sender_->Enqueue(StatusChange(chain->meta, s),
-                       [self, i] { (*self)(i + 1); });
+      // The sender may call back after this emulator is gone: guard it.
+      sender_->Enqueue(StatusChange(chain->meta, s), [self, guard, i] {
+        guard->Run([&] { (*self)(i + 1); });
+      });
     });
   };
-  // The pending callbacks own `step`; it dies after the last status.
   (*step)(0);
 }
 

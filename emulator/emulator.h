@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "boost/asio/io_context.hpp"
 #include "emulator/graph_api.h"
+#include "emulator/life_guard.h"
 #include "emulator/options.h"
 #include "emulator/state.h"
 #include "emulator/webhook_sender.h"
@@ -70,7 +71,7 @@ class Emulator {
   std::unique_ptr<WebhookSender> sender_;
   std::unique_ptr<GraphApi> graph_;
   std::unique_ptr<http::Server> server_;
-  std::shared_ptr<bool> alive_;
+  std::shared_ptr<LifeGuard> guard_;
   std::string host_;
 };
 

@@ -740,6 +740,10 @@ bool CheckInteractive(Checker& c, object msg) {
     return CheckBody(c, inter, true, 1024) && CheckFooter(c, inter, false) &&
            need_action() && CheckCarousel(c, action);
   }
+  if (type == "request_contact_info") {  // newer than the digest; wajs sends it
+    return CheckBody(c, inter, true, 1024) && need_action() &&
+           CheckNamedAction(c, action, "request_contact_info");
+  }
   if (type == "call_permission_request") {
     return CheckBody(c, inter, true, 1024) && need_action() &&
            CheckNamedAction(c, action, "call_permission_request");
@@ -748,7 +752,8 @@ bool CheckInteractive(Checker& c, object msg) {
       100, absl::StrCat("Param interactive['type'] must be one of {button, "
                         "list, cta_url, flow, product, product_list, "
                         "catalog_message, location_request_message, "
-                        "address_message, carousel, call_permission_request} "
+                        "address_message, carousel, call_permission_request, "
+                        "request_contact_info} "
                         "- got \"",
                         type, "\"."));
 }

@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "boost/asio/steady_timer.hpp"
 #include "service/common/hmac.h"
+#include "service/common/json_writer.h"
 #include "service/common/log.h"
 
 namespace wagate::emulator {
@@ -33,11 +34,11 @@ WebhookSender::WebhookSender(boost::asio::io_context& io,
                   static_cast<size_t>(std::max(1, options.webhook_concurrency)),
           }),
       rng_state_(options.seed * 0x9E3779B97F4A7C15ull + 1),
-      alive_(std::make_shared<bool>(true)) {}
+      guard_(std::make_shared<LifeGuard>()) {}
 
 WebhookSender::~WebhookSender() {
   Stop();
-  *alive_ = false;
+  guard_->Kill();  // then client_'s destructor cancels into no-ops
 }
 
 void WebhookSender::Stop() {
@@ -98,7 +99,10 @@ void WebhookSender::Pump(bool flush) {
         queue_.pop_front();
       }
       post->changes = changes.size();
-      post->body = Envelope(options_.waba_id, absl::Now(), changes);
+      // Meta's bodies are ASCII (\uXXXX escapes); clients such as
+      // whatsapp-api-js re-escape the raw body that way before verifying.
+      post->body = common::EscapeNonAscii(
+          Envelope(options_.waba_id, absl::Now(), changes));
       post->signature = common::SignatureHeader(secret_, post->body);
       ++in_flight_;
       to_send.push_back(std::move(post));
@@ -108,15 +112,16 @@ void WebhookSender::Pump(bool flush) {
   if (arm_linger) {
     auto timer = std::make_shared<boost::asio::steady_timer>(
         io_, absl::ToChronoNanoseconds(options_.webhook_batch_linger));
-    std::weak_ptr<bool> alive = alive_;
-    timer->async_wait([this, timer, alive](boost::system::error_code ec) {
-      auto a = alive.lock();
-      if (ec || !a || !*a) return;
-      {
-        absl::MutexLock lock(&mu_);
-        linger_armed_ = false;
-      }
-      Pump(/*flush=*/true);
+    std::shared_ptr<LifeGuard> guard = guard_;
+    timer->async_wait([this, timer, guard](boost::system::error_code ec) {
+      if (ec) return;
+      guard->Run([this] {
+        {
+          absl::MutexLock lock(&mu_);
+          linger_armed_ = false;
+        }
+        Pump(/*flush=*/true);
+      });
     });
   }
 }
@@ -136,12 +141,10 @@ void WebhookSender::Send(std::shared_ptr<Post> post) {
                  {"User-Agent", "facebookexternalua"}};
   req.body = post->body;
   req.timeout = options_.webhook_timeout;
-  std::weak_ptr<bool> alive = alive_;
+  std::shared_ptr<LifeGuard> guard = guard_;
   client_.Send(std::move(req),
-               [this, post, alive](absl::StatusOr<http::ClientResponse> r) {
-                 auto a = alive.lock();
-                 if (!a || !*a) return;
-                 OnResult(post, r.ok() ? r->status : 0);
+               [this, post, guard](absl::StatusOr<http::ClientResponse> r) {
+                 guard->Run([&] { OnResult(post, r.ok() ? r->status : 0); });
                });
 }
 
@@ -197,16 +200,17 @@ void WebhookSender::OnResult(std::shared_ptr<Post> post, int status) {
     }
     auto timer = std::make_shared<boost::asio::steady_timer>(
         io_, absl::ToChronoNanoseconds(delay));
-    std::weak_ptr<bool> alive = alive_;
-    timer->async_wait([this, post, timer, alive](boost::system::error_code ec) {
-      auto a = alive.lock();
-      if (ec || !a || !*a) return;
-      {
-        absl::MutexLock lock(&mu_);
-        if (stopped_) return;
-        ++in_flight_;
-      }
-      Send(post);
+    std::shared_ptr<LifeGuard> guard = guard_;
+    timer->async_wait([this, post, timer, guard](boost::system::error_code ec) {
+      if (ec) return;
+      guard->Run([&] {
+        {
+          absl::MutexLock lock(&mu_);
+          if (stopped_) return;
+          ++in_flight_;
+        }
+        Send(post);
+      });
     });
   }
   Pump();

@@ -20,6 +20,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/io_context.hpp"
+#include "emulator/life_guard.h"
 #include "emulator/options.h"
 #include "emulator/webhook_payloads.h"
 #include "service/http/client.h"
@@ -85,7 +86,7 @@ class WebhookSender {
   double duplicate_rate_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t rng_state_ ABSL_GUARDED_BY(mu_);
   WebhookStats stats_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<bool> alive_;  // timers check it after the sender is gone
+  std::shared_ptr<LifeGuard> guard_;  // callbacks run only while we live
 };
 
 }  // namespace wagate::emulator

@@ -64,6 +64,60 @@ void AppendJsonString(absl::string_view text, std::string* out) {
   out->push_back('"');
 }
 
+std::string EscapeNonAscii(absl::string_view json) {
+  std::string out;
+  out.reserve(json.size() + 16);
+  auto append_unit = [&out](uint32_t u) {
+    char esc[6] = {'\\',
+                   'u',
+                   kHex[(u >> 12) & 0xf],
+                   kHex[(u >> 8) & 0xf],
+                   kHex[(u >> 4) & 0xf],
+                   kHex[u & 0xf]};
+    out.append(esc, 6);
+  };
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(json.data());
+  const unsigned char* end = p + json.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++p;
+      continue;
+    }
+    // Decode one UTF-8 sequence; anything malformed is one U+FFFD.
+    int len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    uint32_t cp = 0xfffd;
+    int used = 1;
+    if (len > 0 && end - p >= len) {
+      uint32_t v = c & (0xff >> (len + 1));
+      bool ok = true;
+      for (int i = 1; i < len; ++i) {
+        if ((p[i] & 0xc0) != 0x80) {
+          ok = false;
+          break;
+        }
+        v = (v << 6) | (p[i] & 0x3f);
+      }
+      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+      if (ok && v >= kMin[len] && v <= 0x10ffff &&
+          !(v >= 0xd800 && v <= 0xdfff)) {
+        cp = v;
+        used = len;
+      }
+    }
+    p += used;
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      append_unit(0xd800 + (cp >> 10));
+      append_unit(0xdc00 + (cp & 0x3ff));
+    } else {
+      append_unit(cp);
+    }
+  }
+  return out;
+}
+
 JsonWriter& JsonWriter::BeginObject() {
   Separate();
   out_.push_back('{');

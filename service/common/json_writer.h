@@ -99,6 +99,13 @@ class JsonWriter {
 // Appends `text` as a quoted JSON string (with escaping) to `out`.
 void AppendJsonString(absl::string_view text, std::string* out);
 
+// Rewrites every non-ASCII character of the JSON text `json` as \uXXXX
+// (UTF-16 surrogate pairs above U+FFFF; invalid UTF-8 becomes U+FFFD). Meta's
+// webhook bodies are ASCII in this form, and some clients re-escape the raw
+// body this way before checking its signature. Non-ASCII bytes can only occur
+// inside strings in valid JSON, so the result is the same JSON value.
+std::string EscapeNonAscii(absl::string_view json);
+
 }  // namespace wagate::common
 
 #endif  // WAGATE_SERVICE_COMMON_JSON_WRITER_H_

@@ -35,7 +35,8 @@ TEST(JsonWriterTest, NestedObjectsAndArraysGetCommas) {
 
 TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlCharacters) {
   JsonWriter w;
-  w.String(std::string("a\"b\\c\n\r\t\b\f\x01\x1f\x7f", 13) + std::string(1, '\0'));
+  w.String(std::string("a\"b\\c\n\r\t\b\f\x01\x1f\x7f", 13) +
+           std::string(1, '\0'));
   EXPECT_EQ(w.str(), R"("a\"b\\c\n\r\t\b\f\u0001\u001f\u007f\u0000")");
 }
 
@@ -59,8 +60,9 @@ TEST(JsonWriterTest, IntegerExtremes) {
       .Uint(std::numeric_limits<uint64_t>::max())
       .Int(0)
       .EndArray();
-  EXPECT_EQ(w.str(),
-            "[-9223372036854775808,9223372036854775807,18446744073709551615,0]");
+  EXPECT_EQ(
+      w.str(),
+      "[-9223372036854775808,9223372036854775807,18446744073709551615,0]");
 }
 
 TEST(JsonWriterTest, DoublesRoundTripAndNonFiniteIsNull) {
@@ -98,6 +100,16 @@ TEST(JsonWriterTest, ReleaseAndClear) {
   w.BeginArray().Int(2).EndArray();
   std::string s = std::move(w).Release();
   EXPECT_EQ(s, "[2]");
+}
+
+TEST(JsonWriterTest, EscapeNonAscii) {
+  EXPECT_EQ(EscapeNonAscii(R"({"a":"plain"})"), R"({"a":"plain"})");
+  // é (2 bytes), € (3 bytes), 😀 (4 bytes: a surrogate pair).
+  EXPECT_EQ(
+      EscapeNonAscii("{\"e\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}"),
+      R"({"e":"caf\u00e9 \u20ac \ud83d\ude00"})");
+  // Invalid UTF-8: a lone continuation byte and a truncated sequence.
+  EXPECT_EQ(EscapeNonAscii("\"\x80x\xe2\x82\""), R"("\ufffdx\ufffd\ufffd")");
 }
 
 TEST(JsonWriterTest, AppendJsonString) {
