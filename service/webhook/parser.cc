@@ -638,7 +638,7 @@ class ChangeParser {
     ForEachItem(value, "statuses", &items,
                 [&](dom::element raw, dom::object s) {
                   ++error_holders;
-                  ParseStatus(s);
+                  ParseStatus(raw, s);
                 });
     ForEachItem(value, "calls", &items, [&](dom::element raw, dom::object c) {
       ++error_holders;
@@ -813,13 +813,15 @@ class ChangeParser {
     }
   }
 
-  void ParseStatus(dom::object s) {
+  void ParseStatus(dom::element raw, dom::object s) {
     v1::Event* e = NewEvent();
     v1::MessageStatus* st = e->mutable_status();
     SetString(s, "id", st->mutable_message_id());
     SetString(s, "status", st->mutable_status_raw());
     st->set_status(StatusOf(st->status_raw()));
-    e->set_id(absl::StrCat(st->message_id(), ":", st->status_raw()));
+    e->set_id(st->message_id().empty()
+                  ? DigestId(Minify(raw))
+                  : absl::StrCat(st->message_id(), ":", st->status_raw()));
     SetString(s, "recipient_id", st->mutable_recipient_id());
     SetString(s, "recipient_type", st->mutable_recipient_type());
     SetString(s, "recipient_participant_id",

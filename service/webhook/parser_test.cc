@@ -303,6 +303,14 @@ TEST(ParserTest, IdsAreStableAndFollowTheScheme) {
   ASSERT_TRUE(s1.ok() && s2.ok());
   EXPECT_EQ((*s1)[0].id(), "wamid.S:read");
   EXPECT_EQ((*s1)[0].id(), (*s2)[0].id());
+  // A status without a message id gets a digest, not a shared ":read".
+  auto no_id = ParseWebhook(
+      R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[
+          {"field":"messages","value":{"statuses":[{"status":"read"}]}}]}]})",
+      kReceived);
+  ASSERT_TRUE(no_id.ok());
+  EXPECT_TRUE(absl::StartsWith((*no_id)[0].id(), "sha256:"))
+      << (*no_id)[0].id();
 
   // Management changes: same content elsewhere or at another time differs;
   // whitespace does not matter.
