@@ -1,0 +1,68 @@
+#include "service/resources/graph_call.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/graph/graph_error.h"
+#include "service/graph/graph_response.h"
+
+namespace wagate::resources {
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline >= std::chrono::system_clock::time_point::max() -
+                      std::chrono::hours(24 * 365)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+grpc::Status LocalError(const absl::Status& status) {
+  v1::GraphError error;
+  error.set_message(std::string(status.message()));
+  error.set_details(std::string(status.message()));
+  return graph::StatusWithGraphError(
+      static_cast<grpc::StatusCode>(static_cast<int>(status.code())),
+      std::string(status.message()), error);
+}
+
+absl::StatusOr<std::string> WabaToken(const config::Accounts& accounts,
+                                      const std::string& waba_id,
+                                      absl::string_view field) {
+  if (waba_id.empty() && !accounts.single_account()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": required when the gateway serves several accounts"));
+  }
+  return accounts.TokenForWaba(waba_id);
+}
+
+absl::StatusOr<std::string> PhoneToken(const config::Accounts& accounts,
+                                       const std::string& phone_number_id) {
+  absl::StatusOr<config::PhoneNumberAccount> account =
+      accounts.ForPhoneNumber(phone_number_id);
+  if (!account.ok()) return account.status();
+  return std::move(account->access_token);
+}
+
+void CallAndFinish(graph::GraphClient& graph, graph::GraphCall call,
+                   grpc::ServerUnaryReactor* reactor, BodyHandler on_ok) {
+  graph.Call(std::move(call),
+             [reactor, on_ok = std::move(on_ok)](graph::GraphResult result) {
+               if (!result.ok()) {
+                 reactor->Finish(result.status);
+                 return;
+               }
+               absl::Status s = on_ok(result.body);
+               reactor->Finish(s.ok() ? grpc::Status::OK : LocalError(s));
+             });
+}
+
+absl::Status ParseSuccessInto(const std::string& body, bool* success) {
+  absl::StatusOr<bool> ok = graph::ParseSuccess(body);
+  if (!ok.ok()) return ok.status();
+  *success = *ok;
+  return absl::OkStatus();
+}
+
+}  // namespace wagate::resources

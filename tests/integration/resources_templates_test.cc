@@ -1,0 +1,338 @@
+// Templates over gRPC against the emulator (typed answers, approval, paging,
+// errors) and a recording fake Graph (exact method, path, query and body).
+#include <string>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "service/graph/graph_error.h"
+#include "tests/integration/resources_harness.h"
+#include "wagate/v1/templates.grpc.pb.h"
+
+namespace wagate::resources::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+template <typename T>
+T Parse(const std::string& text) {
+  T message;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &message));
+  return message;
+}
+
+v1::CreateTemplateRequest NewTemplate(const std::string& name) {
+  auto r = Parse<v1::CreateTemplateRequest>(R"pb(
+    language: "en_US"
+    category: TEMPLATE_CATEGORY_UTILITY
+    components {
+      type: TYPE_BODY
+      text: "Order {{1}} shipped"
+      example { body_text { values: "42" } }
+    }
+    components { type: TYPE_FOOTER text: "Thanks" }
+    components {
+      type: TYPE_BUTTONS
+      buttons { type: TYPE_QUICK_REPLY text: "OK" }
+    }
+  )pb");
+  r.set_waba_id(kWaba);
+  r.set_name(name);
+  return r;
+}
+
+TEST(ResourcesTemplatesTest, CreatedTemplateBecomesApprovedInTheEmulator) {
+  ResourcesHarness h;
+  auto stub = v1::Templates::NewStub(h.channel());
+  grpc::ClientContext c1;
+  v1::CreateTemplateResponse created;
+  grpc::Status s =
+      stub->CreateTemplate(&c1, NewTemplate("order_shipped"), &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(created.id().empty());
+  EXPECT_EQ(created.status(), "PENDING");
+  EXPECT_EQ(created.category(), "UTILITY");
+
+  // Approval comes after the emulator's delay (300 ms here).
+  std::string status;
+  v1::GetTemplateResponse got;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    grpc::ClientContext c;
+    v1::GetTemplateRequest get;
+    get.set_template_id(created.id());
+    ASSERT_TRUE(stub->GetTemplate(&c, get, &got).ok());
+    status = got.template_().status();
+    if (status == "APPROVED") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(status, "APPROVED");
+  const v1::Template& t = got.template_();
+  EXPECT_EQ(t.id(), created.id());
+  EXPECT_EQ(t.name(), "order_shipped");
+  EXPECT_EQ(t.language(), "en_US");
+  EXPECT_EQ(t.category(), "UTILITY");
+  EXPECT_EQ(t.parameter_format(), v1::PARAMETER_FORMAT_POSITIONAL);
+  ASSERT_EQ(t.components_size(), 3);
+  EXPECT_EQ(t.components(0).type(), v1::TemplateComponentDefinition::TYPE_BODY);
+  EXPECT_EQ(t.components(0).text(), "Order {{1}} shipped");
+  EXPECT_EQ(t.components(0).example().body_text(0).values(0), "42");
+  EXPECT_EQ(t.components(2).buttons(0).type(),
+            v1::TemplateButtonDefinition::TYPE_QUICK_REPLY);
+}
+
+TEST(ResourcesTemplatesTest, ListsFilterAndPageThroughTheEmulator) {
+  ResourcesHarness h;
+  auto stub = v1::Templates::NewStub(h.channel());
+  for (const char* name : {"promo_a", "promo_b", "promo_c"}) {
+    grpc::ClientContext c;
+    v1::CreateTemplateResponse r;
+    ASSERT_TRUE(stub->CreateTemplate(&c, NewTemplate(name), &r).ok());
+  }
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    grpc::ClientContext c;
+    v1::ListTemplatesRequest list;
+    list.set_waba_id(kWaba);
+    list.set_name("promo");
+    list.set_page_size(2);
+    list.set_page_token(token);
+    v1::ListTemplatesResponse page;
+    grpc::Status s = stub->ListTemplates(&c, list, &page);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LE(page.templates_size(), 2);
+    for (const auto& t : page.templates()) names.push_back(t.name());
+    token = page.next_page_token();
+    ASSERT_LT(++pages, 5);
+  } while (!token.empty());
+  EXPECT_EQ(pages, 2);
+  EXPECT_THAT(names,
+              ::testing::UnorderedElementsAre("promo_a", "promo_b", "promo_c"));
+
+  // Delete by name: gone afterwards.
+  grpc::ClientContext c;
+  v1::DeleteTemplateRequest del;
+  del.set_waba_id(kWaba);
+  del.set_name("promo_b");
+  v1::DeleteTemplateResponse deleted;
+  ASSERT_TRUE(stub->DeleteTemplate(&c, del, &deleted).ok());
+  EXPECT_TRUE(deleted.success());
+  grpc::ClientContext c2;
+  v1::ListTemplatesRequest list;
+  list.set_waba_id(kWaba);
+  list.set_name("promo_b");
+  v1::ListTemplatesResponse after;
+  ASSERT_TRUE(stub->ListTemplates(&c2, list, &after).ok());
+  EXPECT_EQ(after.templates_size(), 0);
+}
+
+TEST(ResourcesTemplatesTest, EmulatorErrorsAreMappedWithDetails) {
+  ResourcesHarness h;
+  auto stub = v1::Templates::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::GetTemplateRequest get;
+  get.set_template_id("999999999");
+  v1::GetTemplateResponse r;
+  grpc::Status s = stub->GetTemplate(&c, get, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  auto e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), 100);
+  EXPECT_EQ(e->error_subcode(), 33);
+  EXPECT_FALSE(e->fbtrace_id().empty());
+
+  // Deleting a name that does not exist.
+  grpc::ClientContext c2;
+  v1::DeleteTemplateRequest del;
+  del.set_waba_id(kWaba);
+  del.set_name("no_such_template");
+  v1::DeleteTemplateResponse d;
+  s = stub->DeleteTemplate(&c2, del, &d);
+  EXPECT_FALSE(s.ok());
+  ASSERT_TRUE(graph::GraphErrorFromGrpcStatus(s).has_value());
+}
+
+TEST(ResourcesTemplatesTest, RequestsReachGraphExactly) {
+  ResourcesHarness h({.target = Target::kFake});
+  const std::string list_path =
+      absl::StrCat("/v24.0/", kWaba, "/message_templates");
+  h.fake().Answer("GET", list_path, 200, R"({"data":[{"id":"1","name":"a",
+      "language":"en","status":"APPROVED","category":"MARKETING",
+      "sub_category":"CUSTOM","previous_category":"UTILITY",
+      "quality_score":{"score":"GREEN","date":1700000000},
+      "rejected_reason":"NONE","parameter_format":"NAMED",
+      "message_send_ttl_seconds":43200,
+      "components":[{"type":"BODY","text":"x"}]}],
+      "paging":{"cursors":{"before":"B1","after":"A1"},"next":"https://n"}})");
+  h.fake().Answer("POST", list_path, 200,
+                  R"({"id":"77","status":"PENDING","category":"UTILITY"})");
+  h.fake().Answer("DELETE", list_path, 200, R"({"success":true})");
+  h.fake().Answer("POST", "/v24.0/77", 200, R"({"success":true})");
+  h.fake().Answer("GET", "/v24.0/77", 200, R"({"id":"77","name":"n"})");
+  auto stub = v1::Templates::NewStub(h.channel());
+
+  {
+    grpc::ClientContext c;
+    v1::ListTemplatesRequest list;
+    list.set_waba_id(kWaba);
+    list.set_name("a");
+    list.set_status("APPROVED");
+    list.set_category(v1::TEMPLATE_CATEGORY_MARKETING);
+    list.set_language("en");
+    list.set_page_size(5);
+    list.set_page_token("CUR");
+    v1::ListTemplatesResponse r;
+    ASSERT_TRUE(stub->ListTemplates(&c, list, &r).ok());
+    ASSERT_EQ(r.templates_size(), 1);
+    const v1::Template& t = r.templates(0);
+    EXPECT_EQ(t.sub_category(), "CUSTOM");
+    EXPECT_EQ(t.previous_category(), "UTILITY");
+    EXPECT_EQ(t.quality_score().score(), "GREEN");
+    EXPECT_EQ(t.quality_score().date(), 1700000000);
+    EXPECT_EQ(t.rejected_reason(), "NONE");
+    EXPECT_EQ(t.parameter_format(), v1::PARAMETER_FORMAT_NAMED);
+    EXPECT_EQ(t.message_send_ttl_seconds(), 43200);
+    EXPECT_EQ(r.next_page_token(), "A1");
+  }
+  {
+    grpc::ClientContext c;
+    v1::CreateTemplateResponse r;
+    ASSERT_TRUE(stub->CreateTemplate(&c, NewTemplate("n"), &r).ok());
+    EXPECT_EQ(r.id(), "77");
+  }
+  {
+    grpc::ClientContext c;
+    v1::UpdateTemplateRequest u;
+    u.set_template_id("77");
+    u.set_category(v1::TEMPLATE_CATEGORY_MARKETING);
+    u.set_message_send_ttl_seconds(86400);
+    v1::UpdateTemplateResponse r;
+    ASSERT_TRUE(stub->UpdateTemplate(&c, u, &r).ok());
+    EXPECT_TRUE(r.success());
+  }
+  {
+    grpc::ClientContext c;
+    v1::GetTemplateRequest g;
+    g.set_template_id("77");
+    v1::GetTemplateResponse r;
+    ASSERT_TRUE(stub->GetTemplate(&c, g, &r).ok());
+    EXPECT_EQ(r.template_().name(), "n");
+  }
+  {
+    grpc::ClientContext c;
+    v1::DeleteTemplateRequest d;
+    d.set_waba_id(kWaba);
+    d.set_name("n");
+    d.set_template_id("77");
+    v1::DeleteTemplateResponse r;
+    ASSERT_TRUE(stub->DeleteTemplate(&c, d, &r).ok());
+  }
+
+  std::vector<http::Request> requests = h.fake().requests();
+  ASSERT_EQ(requests.size(), 5u);
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.Header("Authorization"), absl::StrCat("Bearer ", kToken));
+  }
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].path, list_path);
+  EXPECT_THAT(requests[0].query,
+              ElementsAre(Pair("fields", kTemplateFields), Pair("name", "a"),
+                          Pair("status", "APPROVED"),
+                          Pair("category", "MARKETING"), Pair("language", "en"),
+                          Pair("limit", "5"), Pair("after", "CUR")));
+  EXPECT_EQ(requests[1].method, "POST");
+  EXPECT_EQ(requests[1].path, list_path);
+  EXPECT_EQ(requests[1].Header("Content-Type"), "application/json");
+  EXPECT_EQ(
+      requests[1].body,
+      R"({"name":"n","language":"en_US","category":"UTILITY",)"
+      R"("components":[{"type":"BODY","text":"Order {{1}} shipped",)"
+      R"("example":{"body_text":[["42"]]}},{"type":"FOOTER","text":"Thanks"},)"
+      R"({"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"OK"}]}]})");
+  EXPECT_EQ(requests[2].method, "POST");
+  EXPECT_EQ(requests[2].path, "/v24.0/77");
+  EXPECT_EQ(requests[2].body,
+            R"({"category":"MARKETING","message_send_ttl_seconds":86400})");
+  EXPECT_EQ(requests[3].method, "GET");
+  EXPECT_EQ(requests[3].path, "/v24.0/77");
+  EXPECT_THAT(requests[3].query, ElementsAre(Pair("fields", kTemplateFields)));
+  EXPECT_EQ(requests[4].method, "DELETE");
+  EXPECT_EQ(requests[4].path, list_path);
+  EXPECT_THAT(requests[4].query,
+              ElementsAre(Pair("name", "n"), Pair("hsm_id", "77")));
+}
+
+TEST(ResourcesTemplatesTest, InvalidRequestsNeverReachGraph) {
+  ResourcesHarness h({.target = Target::kFake});
+  auto stub = v1::Templates::NewStub(h.channel());
+  auto bad = NewTemplate("Bad-Name");
+  grpc::ClientContext c;
+  v1::CreateTemplateResponse r;
+  grpc::Status s = stub->CreateTemplate(&c, bad, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("name: only lowercase"));
+  auto e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), 0);
+  EXPECT_THAT(e->details(), HasSubstr("name"));
+
+  auto too_many = NewTemplate("ok_name");
+  auto* buttons = too_many.mutable_components(2);
+  while (buttons->buttons_size() < 11) {
+    *buttons->add_buttons() = buttons->buttons(0);
+  }
+  grpc::ClientContext c2;
+  s = stub->CreateTemplate(&c2, too_many, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("components[2].buttons"));
+  EXPECT_TRUE(h.fake().requests().empty());
+}
+
+TEST(ResourcesTemplatesTest, UnknownAccountsAreRefusedBeforeAnyCall) {
+  ResourcesHarness h({.target = Target::kFake, .multi_account = true});
+  auto stub = v1::Templates::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::ListTemplatesRequest list;
+  list.set_waba_id("555");
+  v1::ListTemplatesResponse r;
+  grpc::Status s = stub->ListTemplates(&c, list, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("555"));
+
+  grpc::ClientContext c2;
+  v1::GetTemplateRequest get;
+  get.set_template_id("77");
+  v1::GetTemplateResponse g;
+  s = stub->GetTemplate(&c2, get, &g);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("waba_id"));
+  EXPECT_TRUE(h.fake().requests().empty());
+}
+
+TEST(ResourcesTemplatesTest, GraphErrorsKeepTheirDetails) {
+  ResourcesHarness h({.target = Target::kFake});
+  h.fake().Answer(
+      "POST", absl::StrCat("/v24.0/", kWaba, "/message_templates"), 400,
+      R"({"error":{"message":"Invalid parameter","type":"OAuthException",
+          "code":100,"error_subcode":2388024,"fbtrace_id":"AbC",
+          "error_data":{"details":"name already exists"}}})");
+  auto stub = v1::Templates::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::CreateTemplateResponse r;
+  grpc::Status s = stub->CreateTemplate(&c, NewTemplate("dup"), &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), 100);
+  EXPECT_EQ(e->error_subcode(), 2388024);
+  EXPECT_EQ(e->fbtrace_id(), "AbC");
+  EXPECT_EQ(e->http_status(), 400);
+}
+
+}  // namespace
+}  // namespace wagate::resources::testing
