@@ -1,16 +1,130 @@
 #include "service/metrics/gateway_metrics.h"
 
 #include <atomic>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/metrics/process_metrics.h"
 
 namespace wagate::metrics {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// Checks a whole scrape against the text format 0.0.4: HELP then TYPE once
+// per family, every sample named after the current family (histograms:
+// _bucket/_sum/_count), labels well formed with only \\, \" and \n
+// escapes, values numeric, histogram buckets non-decreasing up to +Inf ==
+// _count. Returns the problems found.
+std::vector<std::string> CheckExposition(const std::string& text) {
+  std::vector<std::string> problems;
+  std::set<std::string> seen_families;
+  std::set<std::string> seen_series;
+  std::string family, type;
+  double last_bucket = -1;
+  double inf_bucket = -1;
+  if (text.empty() || text.back() != '\n')
+    problems.push_back("no final newline");
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, "# HELP ")) {
+      family = std::string(line.substr(0, line.find(' ')));
+      type.clear();
+      if (!seen_families.insert(family).second) {
+        problems.push_back("family twice: " + family);
+      }
+      continue;
+    }
+    if (absl::ConsumePrefix(&line, "# TYPE ")) {
+      std::vector<std::string> parts = absl::StrSplit(line, ' ');
+      if (parts.size() != 2 || parts[0] != family || !type.empty()) {
+        problems.push_back("TYPE without HELP: " + std::string(line));
+      }
+      type = parts.size() == 2 ? parts[1] : "";
+      continue;
+    }
+    if (line[0] == '#') {
+      problems.push_back("comment: " + std::string(line));
+      continue;
+    }
+    size_t end_name = line.find_first_of("{ ");
+    std::string name(line.substr(0, end_name));
+    std::string suffix;
+    if (type == "histogram") {
+      for (const char* s : {"_bucket", "_sum", "_count"}) {
+        if (name == family + s) suffix = s;
+      }
+    }
+    if (name != family && suffix.empty()) {
+      problems.push_back("sample outside its family: " + std::string(line));
+    }
+    // Labels: {k="v",...} with escapes.
+    size_t i = end_name;
+    std::string le;
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        size_t eq = line.find('=', i);
+        if (eq == absl::string_view::npos || line[eq + 1] != '"') {
+          problems.push_back("bad label: " + std::string(line));
+          break;
+        }
+        std::string key(line.substr(i, eq - i));
+        std::string value;
+        i = eq + 2;
+        while (i < line.size() && line[i] != '"') {
+          if (line[i] == '\\') {
+            char e = i + 1 < line.size() ? line[i + 1] : 0;
+            if (e != '\\' && e != '"' && e != 'n') {
+              problems.push_back("bad escape: " + std::string(line));
+            }
+            value.push_back(e == 'n' ? '\n' : e);
+            i += 2;
+          } else {
+            value.push_back(line[i++]);
+          }
+        }
+        ++i;  // closing quote
+        if (key == "le") le = value;
+        if (i < line.size() && line[i] == ',') ++i;
+      }
+      ++i;  // closing brace
+    }
+    if (i >= line.size() || line[i] != ' ') {
+      problems.push_back("no value: " + std::string(line));
+      continue;
+    }
+    std::string series(line.substr(0, i));
+    if (!seen_series.insert(series).second) {
+      problems.push_back("series twice: " + series);
+    }
+    absl::string_view value_text = line.substr(i + 1);
+    double value = 0;
+    if (value_text == "+Inf" || value_text == "-Inf" || value_text == "NaN") {
+      value = value_text == "+Inf" ? 1e308 : 0;
+    } else if (!absl::SimpleAtod(value_text, &value)) {
+      problems.push_back("bad value: " + std::string(line));
+    }
+    if (suffix == "_bucket") {
+      if (le.empty()) problems.push_back("bucket without le: " + series);
+      if (value < last_bucket) problems.push_back("not cumulative: " + series);
+      last_bucket = value;
+      if (le == "+Inf") {
+        inf_bucket = value;
+        last_bucket = -1;  // the next child starts over
+      }
+    } else if (suffix == "_count" && value != inf_bucket) {
+      problems.push_back("+Inf bucket != count: " + series);
+    }
+  }
+  return problems;
+}
 
 TEST(GatewayMetricsTest, EveryFamilyHasHelpAndType) {
   Registry registry;
@@ -127,6 +241,46 @@ TEST(GatewayMetricsTest, GlobalIncludesProcessMetrics) {
   EXPECT_THAT(text, HasSubstr("# TYPE wagate_messages_sent_total counter\n"));
   EXPECT_THAT(text, HasSubstr("wagate_process_resident_memory_bytes "));
   EXPECT_THAT(text, Not(HasSubstr("wagate_process_resident_memory_bytes 0\n")));
+}
+
+TEST(GatewayMetricsTest, WholeScrapeIsWellFormed) {
+  Registry registry;
+  RegisterProcessMetrics(registry);
+  GatewayMetrics m(registry);
+  m.messages_sent->Get({"106540352242922", "ok", "0"})->Add(3);
+  m.messages_sent->Get({"1065\"4\\0\n", "graph_error", "131047"})->Increment();
+  for (const char* op : {"send_message", "list_phone_numbers"}) {
+    for (double v : {0.0001, 0.003, 0.2, 4.0, 30.0}) {
+      m.graph_request_duration->Get({op})->Observe(v);
+    }
+  }
+  m.pacer_wait->Observe(6);
+  m.webhook_events->Get({"messages", "duplicate"})->Increment();
+  m.webhook_requests->Get({"413"})->Increment();
+  m.webhook_ack_duration->Observe(0.004);
+  m.event_store_commit_duration->Observe(0.002);
+  m.subscribers->Get({""})->Increment();
+  m.send_stream_backlog->Add(-1);
+  m.SetSubscriberLagSource([] { return GatewayMetrics::Lag{1.5, 2}; });
+  m.grpc_requests->Get({"wagate.v1.Events", "Subscribe", "CANCELLED"})
+      ->Increment();
+  std::string text = registry.Render();
+  EXPECT_THAT(CheckExposition(text), ::testing::IsEmpty()) << text;
+  m.SetSubscriberLagSource(nullptr);
+}
+
+TEST(GatewayMetricsTest, CheckerCatchesBrokenOutput) {
+  // The checker itself must reject what the registry must never produce.
+  EXPECT_THAT(CheckExposition("# HELP a x\n# TYPE a counter\nb 1\n"),
+              ::testing::Not(::testing::IsEmpty()));
+  EXPECT_THAT(CheckExposition("# HELP a x\n# TYPE a counter\na{k=\"\\t\"} 1\n"),
+              ::testing::Not(::testing::IsEmpty()));
+  EXPECT_THAT(
+      CheckExposition("# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\n"
+                      "h_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"),
+      ::testing::Not(::testing::IsEmpty()));
+  EXPECT_THAT(CheckExposition("# HELP a x\n# TYPE a gauge\na 1\na 2\n"),
+              ::testing::Not(::testing::IsEmpty()));
 }
 
 TEST(GatewayMetricsTest, GrpcCodeNames) {
