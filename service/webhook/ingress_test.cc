@@ -383,6 +383,46 @@ TEST_F(IngressTest, RedeliveryStoredOnce) {
             2u);
 }
 
+// Concurrent POSTs (Meta sends webhooks concurrently), including the same
+// body several times at once: each distinct event stored once, all 200.
+TEST_F(IngressTest, ConcurrentPostsAndRedeliveries) {
+  Start();
+  constexpr int kDistinct = 40;
+  constexpr int kCopies = 3;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < kDistinct; ++i) {
+    bodies.push_back(absl::StrCat(
+        R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"7"},"messages":[{"id":"wamid.C)",
+        i,
+        R"(","from":"5","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]})"));
+  }
+  std::vector<std::promise<int>> done(kDistinct * kCopies);
+  for (int copy = 0; copy < kCopies; ++copy) {
+    for (int i = 0; i < kDistinct; ++i) {
+      http::ClientRequest request;
+      request.method = "POST";
+      request.url =
+          absl::StrCat("http://127.0.0.1:", server_->port(), "/webhook");
+      request.body = bodies[i];
+      request.headers = {
+          {"X-Hub-Signature-256", common::SignatureHeader(kSecret, bodies[i])}};
+      std::promise<int>* p = &done[copy * kDistinct + i];
+      client_->Send(std::move(request),
+                    [p](absl::StatusOr<http::ClientResponse> r) {
+                      p->set_value(r.ok() ? r->status : -1);
+                    });
+    }
+  }
+  for (auto& p : done) EXPECT_EQ(p.get_future().get(), 200);
+  EXPECT_EQ(Stored().size(), static_cast<size_t>(kDistinct));
+  IngressStats stats = ingress_->stats();
+  EXPECT_EQ(stats.posts_ok, static_cast<uint64_t>(kDistinct * kCopies));
+  EXPECT_EQ(stats.events_by_field["messages"].stored,
+            static_cast<uint64_t>(kDistinct));
+  EXPECT_EQ(stats.events_by_field["messages"].duplicate,
+            static_cast<uint64_t>(kDistinct * (kCopies - 1)));
+}
+
 TEST_F(IngressTest, StoreFailureIs503) {
   FailingStore async_failure(false);
   Start({}, &async_failure);
