@@ -125,6 +125,81 @@ void Sender::ApplyConfiguredThroughput() {
   }
 }
 
+void Sender::LearnThroughput(std::vector<std::string> phone_number_ids,
+                             std::function<void(absl::Status)> done) {
+  struct Pending {
+    absl::Mutex mu;
+    size_t left ABSL_GUARDED_BY(mu);
+    absl::Status first ABSL_GUARDED_BY(mu);
+    std::function<void(absl::Status)> done;
+  };
+  if (phone_number_ids.empty()) {
+    done(absl::OkStatus());
+    return;
+  }
+  auto pending = std::make_shared<Pending>();
+  {
+    absl::MutexLock lock(&pending->mu);
+    pending->left = phone_number_ids.size();
+  }
+  pending->done = std::move(done);
+  auto finish_one = [pending](absl::Status s) {
+    std::function<void(absl::Status)> done;
+    absl::Status result;
+    {
+      absl::MutexLock lock(&pending->mu);
+      if (!s.ok() && pending->first.ok()) pending->first = s;
+      if (--pending->left > 0) return;
+      result = pending->first;
+      done = std::move(pending->done);
+    }
+    done(result);
+  };
+  for (const std::string& id : phone_number_ids) {
+    absl::StatusOr<config::PhoneNumberAccount> account =
+        accounts_.ForPhoneNumber(id);
+    if (!account.ok()) {
+      finish_one(account.status());
+      continue;
+    }
+    http::ClientRequest req;
+    req.method = "GET";
+    req.url =
+        absl::StrCat(options_.graph_base_url, "/", options_.graph_api_version,
+                     "/", id, "?fields=throughput");
+    req.headers.emplace_back("Authorization",
+                             absl::StrCat("Bearer ", account->access_token));
+    req.timeout = absl::Seconds(10);
+    client_.Send(std::move(req), [this, id, finish_one](
+                                     absl::StatusOr<http::ClientResponse> r) {
+      if (!r.ok()) {
+        finish_one(r.status());
+        return;
+      }
+      if (r->status != 200) {
+        v1::GraphError e = graph::ParseGraphError(r->status, r->body);
+        finish_one(absl::UnavailableError(
+            absl::StrCat("GET throughput of ", id, ": Graph error ", e.code(),
+                         " (HTTP ", r->status, ")")));
+        return;
+      }
+      graph::JsonDocument doc;
+      if (absl::Status s = doc.Parse(r->body); !s.ok()) {
+        finish_one(s);
+        return;
+      }
+      const std::string level =
+          doc.root().GetObject("throughput").GetString("level");
+      if (level == "HIGH") pacer_->SetThroughput(id, kHighThroughputMps);
+      log::Info("messaging", "throughput level",
+                {{"phone_number_id", id},
+                 {"level", level},
+                 {"mps", absl::StrCat(pacer_->Throughput(id))}});
+      finish_one(absl::OkStatus());
+    });
+  }
+}
+
 double Sender::UnitRandom() {
   absl::MutexLock lock(&mu_);
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);

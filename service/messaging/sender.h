@@ -52,6 +52,9 @@
 
 namespace wagate::messaging {
 
+// Meta's upgraded per-number throughput (CLOUD_API.md §5).
+inline constexpr int kHighThroughputMps = 1000;
+
 struct SendOutcome {
   grpc::Status status;        // OK, or the failure with a GraphError detail
   v1::SendResponse response;  // when OK
@@ -107,6 +110,17 @@ class Sender {
 
   // Sets each configured number's throughput from the accounts.
   void ApplyConfiguredThroughput();
+  // Asks Graph for each number's throughput level (`GET /{id}?fields=
+  // throughput`, at start-up) and sets the pacer to kHighThroughputMps for
+  // level HIGH; other levels keep the configured value. `done` gets OK or
+  // the first failure (numbers that answered are applied anyway).
+  void LearnThroughput(std::vector<std::string> phone_number_ids,
+                       std::function<void(absl::Status)> done);
+  // Sets a number's messages per second (e.g. on a THROUGHPUT_UPGRADE
+  // webhook: 1000).
+  void SetThroughput(absl::string_view phone_number_id, int mps) {
+    pacer_->SetThroughput(phone_number_id, mps);
+  }
   Pacer& pacer() { return *pacer_; }
   SenderStats Stats() const;
   // Fails waiting requests (pacer) with UNAVAILABLE.

@@ -735,6 +735,24 @@ TEST_F(MessagingIntegrationTest, AmbiguousFailureIsKeptForTheKey) {
   EXPECT_EQ(tap_->count(), 1u);
 }
 
+TEST_F(MessagingIntegrationTest, ThroughputLearnedFromGraphAtStartUp) {
+  StartEmulator();
+  StartGateway(GatewayConfig{.mps = 10});
+  ASSERT_EQ(control_
+                ->Call("POST", "/_emulator/phone_number_quality",
+                       absl::StrCat(R"({"phone_number_id":")", kPnid,
+                                    R"(","event":"THROUGHPUT_UPGRADE"})"))
+                .status,
+            200);
+  std::promise<absl::Status> learned;
+  gateway_->sender->LearnThroughput(
+      {kPnid, kPnid2}, [&](absl::Status s) { learned.set_value(s); });
+  absl::Status s = learned.get_future().get();
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(gateway_->sender->pacer().Throughput(kPnid), kHighThroughputMps);
+  EXPECT_EQ(gateway_->sender->pacer().Throughput(kPnid2), 10);
+}
+
 // ---------------------------------------------------------------- streams
 
 TEST_F(MessagingIntegrationTest, SendStreamOf5000IsFlowControlled) {
@@ -798,6 +816,37 @@ TEST_F(MessagingIntegrationTest, SendStreamOf5000IsFlowControlled) {
   EXPECT_LE(max_in_flight.load(), static_cast<uint64_t>(kCap));
   EXPECT_GT(max_in_flight.load(), 0u);
   EXPECT_EQ(gateway_->service->stream_stats().requests_in_flight, 0u);
+}
+
+TEST_F(MessagingIntegrationTest, CancelledSendStreamCleansUp) {
+  emulator::EmulatorOptions options;
+  options.throughput_mps = 0;
+  options.pair_rate_limit = false;
+  StartEmulator(options);
+  StartGateway(GatewayConfig{.mps = 100000, .max_stream_in_flight = 20});
+  SetFaults(R"({"added_latency_ms":50})");
+  grpc::ClientContext ctx;
+  auto stream = gateway_->stub->SendStream(&ctx);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(stream->Write(Text(absl::StrCat("1650", 7000000 + i), "x")));
+  }
+  v1::SendResult first;
+  ASSERT_TRUE(stream->Read(&first));
+  ctx.TryCancel();
+  v1::SendResult ignored;
+  while (stream->Read(&ignored)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // Requests already started finish on their own; then the reactor ends.
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (gateway_->service->stream_stats().streams_open > 0 &&
+         absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  StreamStats st = gateway_->service->stream_stats();
+  EXPECT_EQ(st.streams_open, 0u);
+  EXPECT_EQ(st.requests_in_flight, 0u);
+  EXPECT_EQ(st.results_queued, 0u);
 }
 
 TEST_F(MessagingIntegrationTest, MarkReadWithTypingIndicator) {
