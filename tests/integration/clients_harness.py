@@ -6,6 +6,7 @@ on free loopback ports as a child process and runs client programs against it.
     gw.set_faults({"error_rates": {"131026": 1.0}})   # emulator control API
     gw.stop()
 
+ExampleTests holds the tests every language's send/subscribe examples pass.
 Paths come from $WAGATE_BINARY_DIR and $WAGATE_SOURCE_DIR (set by CTest).
 """
 import json
@@ -14,6 +15,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +26,19 @@ SOURCE_DIR = os.environ.get(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BINARY_DIR = os.environ.get("WAGATE_BINARY_DIR", os.path.join(SOURCE_DIR, "build", "release"))
 PYTHON = "/usr/bin/python3"  # Debian's, with python3-grpcio
+NODE = "node"
+NODE_MODULES = os.path.join(SOURCE_DIR, "node_modules")
+
+
+def node_modules_present():
+    """True if the npm packages are installed; else says so loudly on stderr."""
+    if os.path.isdir(os.path.join(NODE_MODULES, "@grpc", "grpc-js")):
+        return True
+    sys.stderr.write("\n" + "!" * 72 + "\n!! SKIPPING the Node client tests: " +
+                     NODE_MODULES + "/@grpc/grpc-js is missing.\n!! Run "
+                     "`bash scripts/setup` (npm ci) to install it.\n" +
+                     "!" * 72 + "\n\n")
+    return False
 
 
 def free_port():
@@ -138,3 +153,74 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
             return True
         time.sleep(interval)
     return predicate()
+
+
+class ExampleTests:
+    """The contract every language's examples meet; a subclass sets SEND and
+    SUBSCRIBE (argv prefixes) and also derives from unittest.TestCase."""
+    SEND = []
+    SUBSCRIBE = []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.gw = SandboxGateway.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gw.stop()
+
+    def send(self, *extra, sender=None):
+        return run(self.SEND + ["--address", self.gw.grpc_address,
+                                "--api_key", "test-key",
+                                "--from", sender or self.gw.phone_number_id,
+                                "--to", "16505551234"] + list(extra))
+
+    def test_send_subscribe_resume(self):
+        sent = self.send("--text", "Hello from the example")
+        self.assertEqual(sent.returncode, 0, sent.stderr)
+        wamid = sent.stdout.strip()
+        self.assertTrue(wamid.startswith("wamid."), sent.stdout)
+
+        sub = run(self.SUBSCRIBE + ["--address", self.gw.grpc_address,
+                                    "--from-oldest", "--kind", "status",
+                                    "--limit", "3", "--timeout", "20"])
+        self.assertEqual(sub.returncode, 0, sub.stderr)
+        events = json_lines(sub.stdout)
+        self.assertEqual([e["status"]["status"] for e in events],
+                         ["STATUS_SENT", "STATUS_DELIVERED", "STATUS_READ"])
+        for e in events:
+            self.assertEqual(e["status"]["message_id"], wamid)
+            self.assertEqual(e["phone_number_id"], self.gw.phone_number_id)
+
+        resumed = run(self.SUBSCRIBE + ["--address", self.gw.grpc_address,
+                                        "--after", events[0]["cursor"],
+                                        "--kind", "status", "--limit", "2",
+                                        "--timeout", "20"])
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        rest = json_lines(resumed.stdout)
+        self.assertEqual([e["cursor"] for e in rest], [e["cursor"] for e in events[1:]])
+
+    def test_too_long_text_is_invalid_argument(self):
+        out = self.send("--text", "a" * 5000)
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("INVALID_ARGUMENT", out.stderr)
+        self.assertIn("text.body", out.stderr)
+        self.assertEqual(out.stdout, "")
+
+    def test_unknown_phone_number_shows_graph_error(self):
+        out = self.send("--text", "hi", sender="999000111")
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("error: NOT_FOUND", out.stderr)
+        self.assertIn("graph_error: code=100 subcode=33", out.stderr)
+        self.assertRegex(out.stderr, r"fbtrace_id=[A-Za-z0-9_-]{5,}")
+
+    def test_injected_rate_limit_shows_retry_delay(self):
+        self.gw.set_faults({"error_rates": {"130429": 1.0}})
+        try:
+            out = self.send("--text", "hi", "--timeout", "5")
+        finally:
+            self.gw.set_faults({})
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("error: RESOURCE_EXHAUSTED", out.stderr)
+        self.assertIn("graph_error: code=130429", out.stderr)
+        self.assertRegex(out.stderr, r"retry_delay: \d+\.\d{3}s")
