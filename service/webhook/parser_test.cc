@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -194,6 +195,32 @@ TEST(ParserTest, RejectsBrokenJsonAndWrongObject) {
     EXPECT_EQ(events.status().code(), absl::StatusCode::kInvalidArgument)
         << body;
   }
+}
+
+// Truncated and byte-mutated bodies either parse or fail cleanly (run under
+// WAGATE_SANITIZE to catch memory errors). Deterministic: fixed seed.
+TEST(ParserTest, TruncatedAndMutatedBodiesNeverCrash) {
+  std::vector<std::string> files = JsonFiles(FixtureDir());
+  ASSERT_FALSE(files.empty());
+  std::mt19937 rng(20261122);
+  static constexpr char kByteSet[] = "{}[]\",:0-9.etrfnul \\\x00\xff";
+  const std::string kBytes(kByteSet, sizeof(kByteSet) - 1);
+  size_t ok = 0, failed = 0;
+  for (const std::string& path : files) {
+    const std::string body = ReadFile(path);
+    for (size_t cut = 0; cut < body.size(); cut += 1 + body.size() / 16) {
+      (ParseWebhook(body.substr(0, cut), kReceived).ok() ? ok : failed)++;
+    }
+    for (int i = 0; i < 24; ++i) {
+      std::string mutated = body;
+      for (int j = 0; j < 3; ++j) {
+        mutated[rng() % mutated.size()] = kBytes[rng() % kBytes.size()];
+      }
+      (ParseWebhook(mutated, kReceived).ok() ? ok : failed)++;
+    }
+  }
+  EXPECT_GT(failed, 0u);
+  EXPECT_GT(ok, 0u);  // some mutations land inside strings and stay valid
 }
 
 TEST(ParserTest, EmptyEntryListGivesNoEvents) {
