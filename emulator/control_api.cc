@@ -167,8 +167,7 @@ http::Response Emulator::Control(const http::Request& request) {
     absl::Time now = absl::Now();
     NumberMetadata meta{state_->DisplayPhoneNumber(pnid), pnid};
     state_->RecordInbound(pnid, from, now);
-    sender_->Enqueue(
-        InboundMessageChange(meta, from, name, wamid, now, fields));
+    Emit(InboundMessageChange(meta, from, name, wamid, now, fields));
     common::JsonWriter w(128);
     w.BeginObject().Field("id", wamid).EndObject();
     return http::JsonResponse(200, std::move(w).Release());
@@ -181,7 +180,7 @@ http::Response Emulator::Control(const http::Request& request) {
     if (field.empty() || body["value"].get(value) != simdjson::SUCCESS) {
       return ControlError(400, "field and value are required");
     }
-    sender_->Enqueue(Change{field, simdjson::minify(value)});
+    Emit(Change{field, simdjson::minify(value)});
     return http::JsonResponse(200, R"({"success":true})");
   }
   if (path == "/_emulator/template_status" && method == "POST") {
@@ -204,9 +203,8 @@ http::Response Emulator::Control(const http::Request& request) {
       state_->UpdateTemplate(t.id,
                              [](Template& tt) { tt.status = "APPROVED"; });
     }
-    sender_->Enqueue(TemplateStatusChange(event, t.id, t.name, t.language,
-                                          t.category,
-                                          GetString(body, "reason", "NONE")));
+    Emit(TemplateStatusChange(event, t.id, t.name, t.language, t.category,
+                              GetString(body, "reason", "NONE")));
     return http::JsonResponse(200, R"({"success":true})");
   }
   if (path == "/_emulator/phone_number_quality" && method == "POST") {
@@ -229,8 +227,7 @@ http::Response Emulator::Control(const http::Request& request) {
     w.Field("current_limit", limit);
     w.Field("max_daily_conversations_per_business", limit);
     w.EndObject();
-    sender_->Enqueue(
-        Change{"phone_number_quality_update", std::move(w).Release()});
+    Emit(Change{"phone_number_quality_update", std::move(w).Release()});
     return http::JsonResponse(200, R"({"success":true})");
   }
   return ControlError(404, "unknown control route");

@@ -27,7 +27,7 @@ Emulator::Emulator(boost::asio::io_context& io, EmulatorOptions options)
   hooks.after = [this](absl::Duration d, std::function<void()> fn) {
     After(d, std::move(fn));
   };
-  hooks.emit = [this](Change c) { sender_->Enqueue(std::move(c)); };
+  hooks.emit = [this](Change c) { Emit(std::move(c)); };
   graph_ = std::make_unique<GraphApi>(state_.get(), std::move(hooks));
   server_ = std::make_unique<http::Server>(io, http::ServerOptions{});
 }
@@ -93,6 +93,15 @@ void Emulator::After(absl::Duration delay, std::function<void()> fn) {
       });
 }
 
+void Emulator::Emit(Change change, WebhookSender::Done done) {
+  std::string override_uri;
+  if (!state_->Subscribed(&override_uri)) {
+    if (done) done();
+    return;
+  }
+  sender_->Enqueue(std::move(change), std::move(done));
+}
+
 void Emulator::HandleGraph(http::Request request, http::Responder respond) {
   Faults faults = state_->faults();
   if (faults.drop_connection_rate > 0 &&
@@ -153,6 +162,7 @@ void Emulator::SimulateDelivery(const Accepted& a) {
     s.biz_opaque_callback_data = a.biz_opaque_callback_data;
     s.with_pricing = pricing;
     s.pricing_category = a.pricing_category;
+    s.conversation_id = a.conversation_id;
     chain->statuses.push_back(std::move(s));
     chain->delays.push_back(delay);
   };
@@ -188,9 +198,8 @@ void Emulator::SimulateDelivery(const Accepted& a) {
       StatusEvent s = chain->statuses[i];
       s.time = absl::Now();
       // The sender may call back after this emulator is gone: guard it.
-      sender_->Enqueue(StatusChange(chain->meta, s), [self, guard, i] {
-        guard->Run([&] { (*self)(i + 1); });
-      });
+      Emit(StatusChange(chain->meta, s),
+           [self, guard, i] { guard->Run([&] { (*self)(i + 1); }); });
     });
   };
   (*step)(0);

@@ -62,6 +62,9 @@ class Emulator {
   void HandleControl(http::Request request, http::Responder respond);
   void After(absl::Duration delay, std::function<void()> fn);
   void SimulateDelivery(const Accepted& accepted);
+  // Queues a webhook unless the app was unsubscribed from the WABA
+  // (DELETE /{WABA}/subscribed_apps), as Meta then sends none.
+  void Emit(Change change, WebhookSender::Done done = nullptr);
   // Control API routes (control_api.cc).
   http::Response Control(const http::Request& request);
 

@@ -218,6 +218,39 @@ TEST_F(EmulatorTest, StatusWebhooksAreSignedAndOrdered) {
   }
 }
 
+// Up to v23 statuses carry a conversation (expiration only on sent); from
+// v24 they do not.
+TEST_F(EmulatorTest, ConversationObjectOnlyUpToV23) {
+  Start();
+  ASSERT_EQ(Post(Messages(), Text("16505551234")).status, 200);
+  auto hooks = receiver_->WaitFor(3);
+  ASSERT_EQ(hooks.size(), 3u);
+  std::string first_id;
+  for (size_t i = 0; i < 3; ++i) {
+    auto status = Parse(hooks[i].body)["entry"]
+                      .at(0)["changes"]
+                      .at(0)["value"]["statuses"]
+                      .at(0);
+    std::string id = Str(status["conversation"]["id"]);
+    EXPECT_EQ(id.size(), 32u);
+    if (i == 0) first_id = id;
+    EXPECT_EQ(id, first_id);
+    EXPECT_EQ(Str(status["conversation"]["origin"]["type"]), "service");
+    EXPECT_EQ(status["conversation"]["expiration_timestamp"].error() ==
+                  simdjson::SUCCESS,
+              i == 0);
+  }
+  ASSERT_EQ(
+      Post(absl::StrCat("/v24.0/", kPnid, "/messages"), Text("16505551234"))
+          .status,
+      200);
+  hooks = receiver_->WaitFor(6);
+  ASSERT_EQ(hooks.size(), 6u);
+  for (size_t i = 3; i < 6; ++i) {
+    EXPECT_EQ(hooks[i].body.find("conversation"), std::string::npos);
+  }
+}
+
 TEST_F(EmulatorTest, WebhooksAreRedeliveredAfterNon200) {
   Start();
   receiver_->FailFirst(2, 500);

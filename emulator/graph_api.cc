@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "service/common/hmac.h"
 #include "service/common/json_writer.h"
 #include "simdjson.h"
 
@@ -265,7 +266,15 @@ http::Response GraphApi::Handle(const http::Request& request,
       segs[1] == "attachments" && request.method == "GET") {
     return DownloadMedia(request);
   }
-  if (!segs.empty() && IsVersion(segs[0])) segs.erase(segs.begin());
+  int api_version = 0;
+  if (!segs.empty() && IsVersion(segs[0])) {
+    absl::SimpleAtoi(
+        absl::string_view(segs[0]).substr(
+            1, segs[0].find('.') == std::string::npos ? std::string::npos
+                                                      : segs[0].find('.') - 1),
+        &api_version);
+    segs.erase(segs.begin());
+  }
   if (segs.empty() || segs.size() > 2) {
     return Error(
         GraphError::Make(100, "Unknown path components: " + request.path));
@@ -278,7 +287,18 @@ http::Response GraphApi::Handle(const http::Request& request,
 
   if (is_number) {
     if (edge == "messages" && method == "POST") {
-      return SendMessage(id, request, accepted);
+      size_t before = accepted->size();
+      http::Response r = SendMessage(id, request, accepted);
+      for (size_t i = before; i < accepted->size(); ++i) {
+        Accepted& a = (*accepted)[i];
+        a.api_version = api_version;
+        if (api_version > 0 && api_version <= 23) {
+          // Unique per message up to v23 (CLOUD_API.md §3.5).
+          a.conversation_id =
+              common::HmacSha256Hex("conversation", a.wamid).substr(0, 32);
+        }
+      }
+      return r;
     }
     if (edge.empty() && method == "GET") return GetPhoneNumber(id, request);
     if (edge == "media" && method == "POST") return UploadMedia(id, request);

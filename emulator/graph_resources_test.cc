@@ -202,6 +202,15 @@ TEST_F(GraphResourcesTest, SubscribedApps) {
   EXPECT_EQ(caller_->Call("DELETE", path).body, R"({"success":true})");
   EXPECT_EQ(Parse(caller_->Call("GET", path).body)["data"].get_array().size(),
             0u);
+  // Unsubscribed: Meta sends no webhooks.
+  ASSERT_EQ(caller_
+                ->Call("POST", absl::StrCat("/v23.0/", kPnid, "/messages"),
+                       R"({"messaging_product":"whatsapp","to":"16505551234",)"
+                       R"("text":{"body":"x"}})")
+                .status,
+            200);
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_EQ(emulator_->webhook_stats().changes, 0u);
   r = caller_->Call(
       "POST", path,
       R"({"override_callback_uri":"https://x.example/wh","verify_token":"v"})");

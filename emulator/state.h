@@ -85,6 +85,10 @@ struct Accepted {
   std::string pricing_category;  // "service", "utility", "marketing"...
   bool is_template = false;
   bool fail = false;  // recipient configured to fail (131026)
+  // Graph API version of the send (23 for "/v23.0/..."; 0 if none): statuses
+  // carry a `conversation` object only up to v23, as Meta's do.
+  int api_version = 0;
+  std::string conversation_id;  // set when api_version <= 23
 };
 
 // Fault injection, set with the control API.

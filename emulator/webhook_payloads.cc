@@ -49,6 +49,16 @@ Change StatusChange(const NumberMetadata& meta, const StatusEvent& s) {
   if (!s.biz_opaque_callback_data.empty()) {
     w.Field("biz_opaque_callback_data", s.biz_opaque_callback_data);
   }
+  if (!s.conversation_id.empty()) {
+    w.Key("conversation").BeginObject();
+    w.Field("id", s.conversation_id);
+    if (s.status == "sent") {
+      w.Field("expiration_timestamp",
+              absl::StrCat(absl::ToUnixSeconds(s.time + absl::Hours(24))));
+    }
+    w.Key("origin").BeginObject().Field("type", s.pricing_category);
+    w.EndObject().EndObject();
+  }
   if (s.with_pricing) {
     const bool service = s.pricing_category == "service";
     w.Key("pricing").BeginObject();

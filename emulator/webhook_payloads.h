@@ -36,7 +36,9 @@ struct StatusEvent {
   std::string biz_opaque_callback_data;  // echoed when set
   bool with_pricing = false;
   std::string pricing_category;  // service, utility, marketing, ...
-  int error_code = 0;            // failed: statuses[].errors[]
+  // v23 and older: {"id","expiration_timestamp" (sent only),"origin"}.
+  std::string conversation_id;
+  int error_code = 0;  // failed: statuses[].errors[]
   std::string error_details;
 };
 
