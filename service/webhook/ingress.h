@@ -3,10 +3,11 @@
 // Event (parser.h) and appends them to the durable event store, answering
 // 200 only once they are stored (so nothing acknowledged to Meta is lost).
 //
+//   webhook::IngressOptions options;
+//   options.app_secrets = {app_secret};  // several while rotating
+//   options.verify_token = verify_token;
 //   ASSIGN_OR_RETURN(std::unique_ptr<webhook::Ingress> ingress,
-//                    webhook::Ingress::Create(
-//                        {.app_secrets = {secret}, .verify_token = token},
-//                        store.get()));
+//                    webhook::Ingress::Create(options, store.get()));
 //   ingress->RegisterRoutes(http_server);  // before http_server.Listen()
 //
 // POST answers:
