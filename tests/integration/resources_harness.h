@@ -31,6 +31,7 @@
 #include "service/graph/graph_client.h"
 #include "service/http/client.h"
 #include "service/http/server.h"
+#include "service/resources/accounts_service.h"
 #include "service/resources/graph_json.h"
 #include "service/resources/phone_numbers_service.h"
 #include "service/resources/templates_service.h"
@@ -156,11 +157,14 @@ class ResourcesHarness {
         *graph_, *accounts_, TemplatesService::Options{});
     numbers_ = std::make_unique<PhoneNumbersService>(
         *graph_, *accounts_, PhoneNumbersService::Options{});
+    account_service_ = std::make_unique<AccountsService>(
+        *graph_, *http_, *accounts_, AccountsService::Options{});
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterService(templates_.get());
     builder.RegisterService(numbers_.get());
+    builder.RegisterService(account_service_.get());
     server_ = builder.BuildAndStart();
     EXPECT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
@@ -195,6 +199,7 @@ class ResourcesHarness {
   std::unique_ptr<config::Accounts> accounts_;
   std::unique_ptr<TemplatesService> templates_;
   std::unique_ptr<PhoneNumbersService> numbers_;
+  std::unique_ptr<AccountsService> account_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;

@@ -1,0 +1,68 @@
+// wagate.v1.Accounts over the gRPC callback API: the app's webhook
+// subscription to a WABA (`/{waba_id}/subscribed_apps`) and a number's
+// blocklist (`/{phone_number_id}/block_users`).
+//
+// Block and unblock unwrap Graph's mixed result (HTTP 400, code 139100,
+// with both added/removed_users and failed_users in the body): the RPC
+// succeeds and returns the per-user failures. Because GraphClient keeps no
+// body on errors, these two calls go through http::Client directly (same
+// URL, Bearer header, deadline and error mapping as GraphClient).
+//
+//   resources::AccountsService accounts_service(graph_client, http_client,
+//                                               accounts, {});
+//   builder.RegisterService(&accounts_service);
+#ifndef WAGATE_SERVICE_RESOURCES_ACCOUNTS_SERVICE_H_
+#define WAGATE_SERVICE_RESOURCES_ACCOUNTS_SERVICE_H_
+
+#include "grpcpp/grpcpp.h"
+#include "service/config/accounts.h"
+#include "service/graph/graph_client.h"
+#include "service/http/client.h"
+#include "wagate/v1/accounts.grpc.pb.h"
+
+namespace wagate::resources {
+
+class AccountsService final : public wagate::v1::Accounts::CallbackService {
+ public:
+  struct Options {};
+
+  // `graph` must wrap `http` (its base URL is used for the direct calls);
+  // all three must outlive the service.
+  AccountsService(graph::GraphClient& graph, http::Client& http,
+                  const config::Accounts& accounts, Options options);
+
+  grpc::ServerUnaryReactor* SubscribeApp(
+      grpc::CallbackServerContext* context,
+      const v1::SubscribeAppRequest* request,
+      v1::SubscribeAppResponse* response) override;
+  grpc::ServerUnaryReactor* UnsubscribeApp(
+      grpc::CallbackServerContext* context,
+      const v1::UnsubscribeAppRequest* request,
+      v1::UnsubscribeAppResponse* response) override;
+  grpc::ServerUnaryReactor* ListSubscribedApps(
+      grpc::CallbackServerContext* context,
+      const v1::ListSubscribedAppsRequest* request,
+      v1::ListSubscribedAppsResponse* response) override;
+  grpc::ServerUnaryReactor* BlockUsers(
+      grpc::CallbackServerContext* context,
+      const v1::BlockUsersRequest* request,
+      v1::BlockUsersResponse* response) override;
+  grpc::ServerUnaryReactor* UnblockUsers(
+      grpc::CallbackServerContext* context,
+      const v1::UnblockUsersRequest* request,
+      v1::UnblockUsersResponse* response) override;
+  grpc::ServerUnaryReactor* ListBlockedUsers(
+      grpc::CallbackServerContext* context,
+      const v1::ListBlockedUsersRequest* request,
+      v1::ListBlockedUsersResponse* response) override;
+
+ private:
+  graph::GraphClient& graph_;
+  http::Client& http_;
+  const config::Accounts& accounts_;
+  const Options options_;
+};
+
+}  // namespace wagate::resources
+
+#endif  // WAGATE_SERVICE_RESOURCES_ACCOUNTS_SERVICE_H_
