@@ -179,6 +179,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     while (active_ != nullptr) {
       Transfer* t = active_;
       Unlink(t);
+      UnbindStream(t);
       curl_multi_remove_handle(multi_, t->easy);
       absl::Status status = absl::CancelledError(
           absl::StrCat(t->request.method, " ", HostAndPath(t->request.url),
@@ -215,6 +216,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     // Our own curl_slist nodes over reused strings: no malloc per header.
     std::vector<std::string> header_lines;
     std::vector<curl_slist> header_nodes;
+    // Streamed requests: the key of streaming_ while the transfer runs.
+    uint64_t serial = 0;
     Transfer* prev = nullptr;
     Transfer* next = nullptr;
   };
@@ -259,9 +262,11 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     t->start = start;
     Configure(*t);
     Link(t);
+    BindStream(t);
     CURLMcode code = curl_multi_add_handle(multi_, t->easy);
     if (code != CURLM_OK) {
       Unlink(t);
+      UnbindStream(t);
       absl::Status status = absl::InternalError(
           absl::StrCat(t->request.method, " ", HostAndPath(t->request.url),
                        ": curl_multi_add_handle: ", curl_multi_strerror(code)));
@@ -292,6 +297,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Impl::WriteCallback);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, &Impl::ReadCallback);
+    curl_easy_setopt(easy, CURLOPT_READDATA, t);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Impl::HeaderCallback);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
@@ -327,7 +334,17 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
 
     bool has_body = !r.body.empty() || r.method == "POST" ||
                     r.method == "PUT" || r.method == "PATCH";
-    if (has_body) {
+    if (r.body_source) {
+      // No POSTFIELDS: curl pulls the body through ReadCallback; an unknown
+      // size (-1) makes it chunked.
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, nullptr);
+      curl_easy_setopt(easy, CURLOPT_POST, 1L);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(r.body_source_size));
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+                       r.method == "POST" ? nullptr : r.method.c_str());
+    } else if (has_body) {
       curl_easy_setopt(easy, CURLOPT_NOBODY, 0L);
       curl_easy_setopt(easy, CURLOPT_POSTFIELDS, r.body.data());
       curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -384,6 +401,10 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     }
     t->response = ClientResponse{};
     t->done = nullptr;
+    t->request.body_source = nullptr;
+    t->request.body_source_size = -1;
+    t->request.body_sink = nullptr;
+    t->request.control = nullptr;
     if (pool_.size() < std::max<size_t>(16, options_.max_total_connections)) {
       pool_.push_back(t);
     } else {
@@ -420,6 +441,13 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   absl::StatusOr<ClientResponse> Result(Transfer& t, CURLcode code) {
+    if (code != CURLE_OK && t.request.control != nullptr &&
+        t.request.control->aborted()) {
+      absl::Status status = absl::CancelledError(
+          absl::StrCat(t.request.method, " ", HostAndPath(t.request.url),
+                       ": aborted by the caller"));
+      return WasRequestStarted(t.easy) ? MarkMayHaveBeenSent(status) : status;
+    }
     if (code == CURLE_OK) {
       long status = 0;
       curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
@@ -468,6 +496,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
       auto* t = reinterpret_cast<Transfer*>(priv);
       curl_multi_remove_handle(multi_, easy);
       Unlink(t);
+      UnbindStream(t);
       absl::StatusOr<ClientResponse> result = Result(*t, code);
       ClientCallback done = std::move(t->done);
       ReleaseTransfer(t);
@@ -671,8 +700,74 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   static size_t WriteCallback(char* data, size_t size, size_t count,
                               void* userp) {
     auto* t = static_cast<Transfer*>(userp);
-    t->response.body.append(data, size * count);
-    return size * count;
+    const size_t n = size * count;
+    if (t->request.body_sink) {
+      long status = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200 && status < 300) {
+        if (t->request.control != nullptr && t->request.control->aborted()) {
+          return 0;  // fails the transfer (CURLE_WRITE_ERROR)
+        }
+        if (!t->request.body_sink(absl::string_view(data, n))) {
+          return CURL_WRITEFUNC_PAUSE;  // curl keeps the bytes for later
+        }
+        return n;
+      }
+    }
+    t->response.body.append(data, n);
+    return n;
+  }
+
+  static size_t ReadCallback(char* buffer, size_t size, size_t count,
+                             void* userp) {
+    auto* t = static_cast<Transfer*>(userp);
+    if (!t->request.body_source) return 0;
+    if (t->request.control != nullptr && t->request.control->aborted()) {
+      return CURL_READFUNC_ABORT;
+    }
+    size_t n = t->request.body_source(buffer, size * count);
+    if (n == kPauseBody) return CURL_READFUNC_PAUSE;
+    if (n == kAbortBody) {
+      if (t->request.control != nullptr) t->request.control->aborted_ = true;
+      return CURL_READFUNC_ABORT;
+    }
+    return std::min(n, size * count);
+  }
+
+  // --- Streaming control ---------------------------------------------------
+
+  // Lets the request's StreamControl reach this transfer while it runs.
+  void BindStream(Transfer* t) {
+    const std::shared_ptr<StreamControl>& control = t->request.control;
+    if (control == nullptr) return;
+    t->serial = ++next_serial_;
+    streaming_[t->serial] = t;
+    std::weak_ptr<Impl> weak = shared_from_this();
+    const uint64_t serial = t->serial;
+    absl::MutexLock lock(&control->mu_);
+    control->resume_ = [weak, serial] {
+      std::shared_ptr<Impl> self = weak.lock();
+      if (self == nullptr) return;
+      boost::asio::post(self->strand_, [self, serial] {
+        HandlerScope scope(self.get());
+        if (!scope.live()) return;
+        auto it = self->streaming_.find(serial);
+        if (it == self->streaming_.end()) return;  // finished meanwhile
+        // May call the sink or source right away, and pause again.
+        curl_easy_pause(it->second->easy, CURLPAUSE_CONT);
+        if (self->closing()) return;
+        self->ProcessDone();
+      });
+    };
+  }
+
+  void UnbindStream(Transfer* t) {
+    const std::shared_ptr<StreamControl>& control = t->request.control;
+    if (control == nullptr || t->serial == 0) return;
+    streaming_.erase(t->serial);
+    t->serial = 0;
+    absl::MutexLock lock(&control->mu_);
+    control->resume_ = nullptr;
   }
 
   static size_t HeaderCallback(char* data, size_t size, size_t count,
@@ -707,12 +802,28 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   boost::asio::steady_timer timer_;  // strand only
   CURLM* multi_ = nullptr;           // strand only
   std::unordered_map<curl_socket_t, std::shared_ptr<SocketState>>
-      sockets_;                  // strand only
-  Transfer* active_ = nullptr;   // strand only; intrusive list
-  std::vector<Transfer*> pool_;  // strand only
+      sockets_;                 // strand only
+  Transfer* active_ = nullptr;  // strand only; intrusive list
+  std::unordered_map<uint64_t, Transfer*> streaming_;  // strand only
+  uint64_t next_serial_ = 0;                           // strand only
+  std::vector<Transfer*> pool_;                        // strand only
   std::atomic<bool> closing_{false};
   std::atomic<int> active_handlers_{0};
 };
+
+void StreamControl::Resume() {
+  std::function<void()> resume;
+  {
+    absl::MutexLock lock(&mu_);
+    resume = resume_;
+  }
+  if (resume) resume();
+}
+
+void StreamControl::Abort() {
+  aborted_.store(true);
+  Resume();
+}
 
 Client::Client(boost::asio::io_context& io, ClientOptions options)
     : impl_(std::make_shared<Impl>(io, options)) {}

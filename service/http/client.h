@@ -10,6 +10,19 @@
 //                .timeout = absl::Seconds(5)},
 //               [](absl::StatusOr<http::ClientResponse> r) { ... });
 //
+// Streaming (media upload and download): a request may pull its body from
+// `body_source` and push a 2xx response body to `body_sink` instead of
+// holding either whole in memory; both may pause the transfer, and the
+// caller wakes it with StreamControl::Resume:
+//
+//   auto control = std::make_shared<http::StreamControl>();
+//   request.control = control;
+//   request.body_source = [&](char* buf, size_t max) -> size_t {
+//     if (pipe.empty()) return pipe.closed() ? 0 : http::kPauseBody;
+//     return pipe.Take(buf, max);
+//   };
+//   ... later, after pushing into the pipe: control->Resume();
+//
 // Errors: any HTTP status is a response (not an error). Transport failures
 // are statuses, and say whether the request may have reached the server:
 //   - UNAVAILABLE with RequestMayHaveBeenSent() == false: nothing was sent
@@ -20,17 +33,50 @@
 #ifndef WAGATE_SERVICE_HTTP_CLIENT_H_
 #define WAGATE_SERVICE_HTTP_CLIENT_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "boost/asio/io_context.hpp"
 #include "service/http/message.h"
 
 namespace wagate::http {
+
+// Returned by a body_source to pause the upload until Resume().
+inline constexpr size_t kPauseBody = static_cast<size_t>(-1);
+// Returned by a body_source to fail the request (CANCELLED).
+inline constexpr size_t kAbortBody = static_cast<size_t>(-2);
+
+// Wakes a streamed request paused by its body_source or body_sink. Create
+// one per request and keep it as long as you may call Resume.
+class StreamControl {
+ public:
+  StreamControl() = default;
+  StreamControl(const StreamControl&) = delete;
+  StreamControl& operator=(const StreamControl&) = delete;
+
+  // Thread-safe, cheap, and a no-op when the transfer is not paused, not
+  // started yet or already finished.
+  void Resume();
+  // Fails the request with CANCELLED at the next source or sink call (a
+  // paused transfer is woken for it). Thread-safe.
+  void Abort();
+  bool aborted() const { return aborted_.load(); }
+
+ private:
+  friend class Client;
+  absl::Mutex mu_;
+  // Set by the client while the transfer runs; posts the unpause to its
+  // strand.
+  std::function<void()> resume_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> aborted_{false};
+};
 
 struct ClientRequest {
   std::string method = "GET";
@@ -38,6 +84,22 @@ struct ClientRequest {
   HeaderList headers;
   std::string body;
   absl::Duration timeout = absl::Seconds(30);  // whole exchange
+
+  // Streamed request body, used instead of `body` when set: copies up to
+  // `max` bytes into `buf` and returns how many (> 0), 0 at the end of the
+  // body, kPauseBody to pause until control->Resume(), or kAbortBody.
+  // Called on the client's io strand; must not block.
+  std::function<size_t(char* buf, size_t max)> body_source;
+  // Total length of the streamed body (Content-Length), or -1 (chunked).
+  int64_t body_source_size = -1;
+  // Streamed 2xx response body, used instead of ClientResponse::body when
+  // set (other statuses still fill ClientResponse::body): returns true when
+  // it took `piece`, false to pause the transfer without taking it — the
+  // same bytes come again after control->Resume(). Called on the client's
+  // io strand; must not block.
+  std::function<bool(absl::string_view piece)> body_sink;
+  // Needed to Resume a paused source or sink.
+  std::shared_ptr<StreamControl> control;
 };
 
 struct ClientResponse {
