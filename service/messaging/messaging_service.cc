@@ -92,7 +92,7 @@ class MessagingService::StreamReactor
       reading_ = false;
       ++unfinished_;
     }
-    ++service_->stream_in_flight_;
+    InFlight(1);
     const absl::Time deadline =
         std::min(stream_deadline_,
                  absl::Now() + service_->options_.stream_request_timeout);
@@ -110,13 +110,13 @@ class MessagingService::StreamReactor
       absl::MutexLock lock(&mu_);
       writing_ = false;
       --unfinished_;
-      --service_->stream_in_flight_;
+      InFlight(-1);
       if (!ok) {
         // The client is gone: drop what is queued; requests still being sent
         // finish on their own (their results are dropped too).
         write_failed_ = true;
         unfinished_ -= queue_.size();
-        service_->stream_in_flight_ -= queue_.size();
+        InFlight(-static_cast<int64_t>(queue_.size()));
         service_->stream_results_queued_ -= queue_.size();
         queue_.clear();
         if (!reading_) reads_done_ = true;
@@ -159,7 +159,7 @@ class MessagingService::StreamReactor
       absl::MutexLock lock(&mu_);
       if (write_failed_) {
         --unfinished_;
-        --service_->stream_in_flight_;
+        InFlight(-1);
         finish = ShouldFinishLocked();
       } else {
         queue_.push_back(std::move(result));
@@ -172,6 +172,15 @@ class MessagingService::StreamReactor
     }
     if (write) StartWrite(&writing_result_);
     if (finish) Finish(FinalStatus());
+  }
+
+  // The SendStream backlog: requests read and not yet answered.
+  void InFlight(int64_t delta) {
+    service_->stream_in_flight_ += delta;
+    if (service_->options_.metrics != nullptr) {
+      service_->options_.metrics->send_stream_backlog->Add(
+          static_cast<double>(delta));
+    }
   }
 
   void PopForWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "service/messaging/sender.h"
+#include "service/metrics/gateway_metrics.h"
 #include "wagate/v1/messaging.grpc.pb.h"
 
 namespace wagate::messaging {
@@ -47,6 +48,8 @@ class MessagingService final : public wagate::v1::Messaging::CallbackService {
     // Deadline of each stream request (the stream's own deadline, if
     // earlier, wins): the time it may wait for pacing plus the Graph call.
     absl::Duration stream_request_timeout = absl::Minutes(2);
+    // wagate_send_stream_backlog goes here; null: nowhere.
+    metrics::GatewayMetrics* metrics = nullptr;
   };
 
   MessagingService(Sender& sender, Options options);

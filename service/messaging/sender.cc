@@ -46,6 +46,7 @@ SendOutcome LocalFailure(absl::StatusCode code, std::string message,
 }  // namespace
 
 struct Sender::Op {
+  const char* operation;  // metrics label: "send_message", "mark_read"
   std::string phone_number_id;
   std::string recipient;
   std::string url;
@@ -207,6 +208,11 @@ double Sender::UnitRandom() {
 
 void Sender::Count(const std::string& phone_number_id, const char* result,
                    int code) {
+  if (options_.metrics != nullptr) {
+    const std::string code_text = absl::StrCat(code);
+    options_.metrics->messages_sent->Get({phone_number_id, result, code_text})
+        ->Increment();
+  }
   absl::MutexLock lock(&mu_);
   ++results_[std::make_tuple(phone_number_id, std::string(result), code)];
 }
@@ -249,6 +255,10 @@ void Sender::Send(v1::SendRequest request, absl::Time deadline,
   }
   if (deadline == absl::InfiniteFuture()) {
     deadline = absl::Now() + options_.default_timeout;
+  } else if (deadline <= absl::Now()) {
+    done(LocalFailure(absl::StatusCode::kDeadlineExceeded,
+                      "the deadline passed before sending"));
+    return;
   }
   if (request.idempotency_key().empty()) {
     SendValidated(std::move(request), *std::move(body),
@@ -336,8 +346,9 @@ void Sender::SendValidated(v1::SendRequest request, std::string body,
                            std::string token, absl::Time deadline,
                            SendCallback done) {
   std::string phone = request.phone_number_id();
-  Post(phone, RecipientKey(request), std::move(body), std::move(token),
-       deadline, [this, phone, done = std::move(done)](Attempt a) {
+  Post("send_message", phone, RecipientKey(request), std::move(body),
+       std::move(token), deadline,
+       [this, phone, done = std::move(done)](Attempt a) {
          SendOutcome o;
          if (a.http_status >= 200 && a.http_status < 300) {
            absl::StatusOr<v1::SendResponse> r =
@@ -398,7 +409,7 @@ void Sender::MarkRead(v1::MarkReadRequest request, absl::Time deadline,
   std::string phone = request.phone_number_id();
   // Read receipts count toward the number's throughput but have no pair
   // limit (empty recipient).
-  Post(phone, "", graph::BuildMarkReadJson(request),
+  Post("mark_read", phone, "", graph::BuildMarkReadJson(request),
        std::move(account->access_token), deadline,
        [this, phone, done = std::move(done)](Attempt a) {
          MarkReadOutcome o;
@@ -425,10 +436,11 @@ void Sender::MarkRead(v1::MarkReadRequest request, absl::Time deadline,
 
 // ---------------------------------------------------------------- HTTP
 
-void Sender::Post(std::string phone_number_id, std::string recipient,
-                  std::string body, std::string token, absl::Time deadline,
-                  AttemptCallback done) {
+void Sender::Post(const char* operation, std::string phone_number_id,
+                  std::string recipient, std::string body, std::string token,
+                  absl::Time deadline, AttemptCallback done) {
   auto op = std::make_shared<Op>();
+  op->operation = operation;
   op->url =
       absl::StrCat(options_.graph_base_url, "/", options_.graph_api_version,
                    "/", phone_number_id, "/messages");
@@ -445,9 +457,11 @@ void Sender::StartAttempt(std::shared_ptr<Op> op) {
   const std::string phone = op->phone_number_id;
   const std::string recipient = op->recipient;
   const absl::Time deadline = op->deadline;
+  const absl::Time asked = absl::Now();
   pacer_->Acquire(phone, recipient, deadline,
-                  [this, op = std::move(op)](
+                  [this, asked, op = std::move(op)](
                       absl::Status s, absl::Duration retry_delay) mutable {
+                    CountPacer(s, absl::Now() - asked);
                     if (!s.ok()) {
                       SendOutcome o = LocalFailure(
                           s.code(), std::string(s.message()), retry_delay);
@@ -474,10 +488,27 @@ void Sender::SendHttp(std::shared_ptr<Op> op) {
     absl::MutexLock lock(&mu_);
     ++graph_requests_;
   }
-  client_.Send(std::move(req),
-               [this, op](absl::StatusOr<http::ClientResponse> response) {
-                 OnHttpDone(op, std::move(response));
-               });
+  const absl::Time sent = absl::Now();
+  client_.Send(
+      std::move(req), [this, op, sent](absl::StatusOr<http::ClientResponse> r) {
+        if (options_.metrics != nullptr) {
+          options_.metrics->graph_request_duration->Get({op->operation})
+              ->ObserveDuration(absl::Now() - sent);
+        }
+        OnHttpDone(op, std::move(r));
+      });
+}
+
+void Sender::CountPacer(const absl::Status& s, absl::Duration waited) {
+  if (options_.metrics == nullptr) return;
+  if (s.ok()) {
+    options_.metrics->pacer_wait->ObserveDuration(waited);
+  } else {
+    options_.metrics->pacer_rejections
+        ->Get({s.code() == absl::StatusCode::kUnavailable ? "shutdown"
+                                                          : "deadline"})
+        ->Increment();
+  }
 }
 
 void Sender::OnHttpDone(std::shared_ptr<Op> op,

@@ -47,6 +47,7 @@
 #include "service/http/client.h"
 #include "service/messaging/pacer.h"
 #include "service/messaging/retry.h"
+#include "service/metrics/gateway_metrics.h"
 #include "wagate/v1/errors.pb.h"
 #include "wagate/v1/messaging.pb.h"
 
@@ -78,6 +79,9 @@ struct SenderOptions {
   // counts on arrival.
   absl::Duration pacer_window = absl::Milliseconds(1010);
   int default_mps = 80;
+  // Where to count sends, Graph latency and pacer waits; null: nowhere
+  // (Stats() still works). Production: &metrics::GatewayMetrics::Global().
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 // Counters for metrics. `results` is keyed by (phone_number_id, result,
@@ -139,9 +143,9 @@ class Sender {
 
   void SendValidated(v1::SendRequest request, std::string body,
                      std::string token, absl::Time deadline, SendCallback done);
-  void Post(std::string phone_number_id, std::string recipient,
-            std::string body, std::string token, absl::Time deadline,
-            AttemptCallback done);
+  void Post(const char* operation, std::string phone_number_id,
+            std::string recipient, std::string body, std::string token,
+            absl::Time deadline, AttemptCallback done);
   void StartAttempt(std::shared_ptr<Op> op);
   void SendHttp(std::shared_ptr<Op> op);
   void OnHttpDone(std::shared_ptr<Op> op,
@@ -151,6 +155,7 @@ class Sender {
   void FinishIdempotent(const std::string& scoped_key, const SendOutcome& o,
                         bool keep);
   void Count(const std::string& phone_number_id, const char* result, int code);
+  void CountPacer(const absl::Status& s, absl::Duration waited);
   double UnitRandom();
 
   boost::asio::io_context& io_;

@@ -32,6 +32,8 @@
 #include "service/http/server.h"
 #include "service/messaging/messaging_service.h"
 #include "service/messaging/sender.h"
+#include "service/metrics/gateway_metrics.h"
+#include "service/metrics/registry.h"
 #include "simdjson.h"
 #include "wagate/v1/messaging.grpc.pb.h"
 
@@ -230,6 +232,7 @@ class MessagingIntegrationTest : public ::testing::Test {
     double mps = 80;
     int max_stream_in_flight = 1000;
     std::string base_url;  // default: the tap
+    metrics::GatewayMetrics* metrics = nullptr;
   };
 
   std::unique_ptr<Gateway> MakeGateway(GatewayConfig gc) {
@@ -258,11 +261,13 @@ class MessagingIntegrationTest : public ::testing::Test {
     SenderOptions so;
     so.graph_base_url = gc.base_url.empty() ? tap_->url() : gc.base_url;
     so.graph_api_version = "v24.0";
+    so.metrics = gc.metrics;
     g->sender = std::make_unique<Sender>(io_.io, *g->client, *g->accounts,
                                          g->store.get(), so);
     g->sender->ApplyConfiguredThroughput();
     MessagingService::Options mo;
     mo.max_stream_in_flight = gc.max_stream_in_flight;
+    mo.metrics = gc.metrics;
     g->service = std::make_unique<MessagingService>(*g->sender, mo);
     grpc::ServerBuilder builder;
     int port = 0;
@@ -847,6 +852,29 @@ TEST_F(MessagingIntegrationTest, CancelledSendStreamCleansUp) {
   EXPECT_EQ(st.streams_open, 0u);
   EXPECT_EQ(st.requests_in_flight, 0u);
   EXPECT_EQ(st.results_queued, 0u);
+}
+
+TEST_F(MessagingIntegrationTest, CountsSendsInMetrics) {
+  StartEmulator();
+  metrics::Registry registry;
+  metrics::GatewayMetrics m(registry);
+  StartGateway(GatewayConfig{.metrics = &m});
+  v1::SendResponse resp;
+  ASSERT_TRUE(Send(Text("16505551234", "hi"), &resp).ok());
+  EXPECT_FALSE(Send(Text("16505551234", ""), &resp).ok());
+  EXPECT_EQ(m.messages_sent->Get({kPnid, "ok", "0"})->Value(), 1u);
+  EXPECT_EQ(m.messages_sent->Get({kPnid, "invalid", "0"})->Value(), 1u);
+  // A stream's backlog returns to zero once answered.
+  grpc::ClientContext ctx;
+  auto stream = gateway_->stub->SendStream(&ctx);
+  ASSERT_TRUE(stream->Write(Text("16505551235", "x")));
+  stream->WritesDone();
+  v1::SendResult r;
+  while (stream->Read(&r)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(m.send_stream_backlog->Value(), 0);
+  EXPECT_EQ(m.messages_sent->Get({kPnid, "ok", "0"})->Value(), 2u);
 }
 
 TEST_F(MessagingIntegrationTest, MarkReadWithTypingIndicator) {
