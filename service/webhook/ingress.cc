@@ -39,6 +39,15 @@ http::Response Text(int status, std::string body) {
   return response;
 }
 
+// Answers `status` and counts it in wagate_webhook_requests_total.
+void Answer(metrics::GatewayMetrics* metrics, const http::Responder& respond,
+            int status, std::string body) {
+  if (metrics != nullptr) {
+    metrics->webhook_requests->Get({absl::StrCat(status)})->Increment();
+  }
+  respond(Text(status, std::move(body)));
+}
+
 // Compares secrets without revealing their length or where they differ:
 // both sides are hashed to a fixed size first.
 bool SecretEquals(absl::string_view given, absl::string_view expected) {
@@ -109,13 +118,13 @@ void Ingress::HandleVerify(const http::Request& request,
                  {{"remote", request.remote_address},
                   {"mode_ok", mode.value_or("") == "subscribe" ? "1" : "0"},
                   {"token_ok", token_ok ? "1" : "0"}});
-    respond(Text(403, "Forbidden\n"));
+    Answer(options_.metrics, respond, 403, "Forbidden\n");
     return;
   }
   counters_->verify_ok.fetch_add(1, std::memory_order_relaxed);
   log::Info(kComponent, "webhook verification accepted",
             {{"remote", request.remote_address}});
-  respond(Text(200, std::move(*challenge)));
+  Answer(options_.metrics, respond, 200, std::move(*challenge));
 }
 
 void Ingress::HandlePost(http::Request request, http::Responder respond) {
@@ -125,7 +134,7 @@ void Ingress::HandlePost(http::Request request, http::Responder respond) {
     log::Warning(kComponent, "webhook body too large",
                  {{"remote", request.remote_address},
                   {"bytes", absl::StrCat(request.body.size())}});
-    respond(Text(413, "Payload Too Large\n"));
+    Answer(options_.metrics, respond, 413, "Payload Too Large\n");
     return;
   }
 
@@ -138,7 +147,8 @@ void Ingress::HandlePost(http::Request request, http::Responder respond) {
     log::Warning(kComponent, "webhook signature refused",
                  {{"remote", request.remote_address},
                   {"error", std::string(signature.message())}});
-    respond(missing ? Text(401, "Unauthorized\n") : Text(403, "Forbidden\n"));
+    Answer(options_.metrics, respond, missing ? 401 : 403,
+           missing ? "Unauthorized\n" : "Forbidden\n");
     return;
   }
 
@@ -152,12 +162,12 @@ void Ingress::HandlePost(http::Request request, http::Responder respond) {
                  {{"remote", request.remote_address},
                   {"bytes", absl::StrCat(request.body.size())},
                   {"error", std::string(events.status().message())}});
-    respond(Text(400, "Bad Request\n"));
+    Answer(options_.metrics, respond, 400, "Bad Request\n");
     return;
   }
   if (events->empty()) {
     counters.posts_ok.fetch_add(1, std::memory_order_relaxed);
-    respond(Text(200, "OK\n"));
+    Answer(options_.metrics, respond, 200, "OK\n");
     return;
   }
 
@@ -178,11 +188,15 @@ void Ingress::HandlePost(http::Request request, http::Responder respond) {
 
   std::shared_ptr<Counters> shared = counters_;
   std::string remote = std::move(request.remote_address);
+  metrics::GatewayMetrics* metrics = options_.metrics;
+  // Ack latency is measured from here, with the wall clock (the injected
+  // clock is for received_at only).
+  const absl::Time started = absl::Now();
   store_->Append(
       std::move(records),
       [shared = std::move(shared), fields = std::move(fields),
-       remote = std::move(remote), respond = std::move(respond)](
-          absl::StatusOr<events::AppendResult> result) {
+       remote = std::move(remote), respond = std::move(respond), metrics,
+       started](absl::StatusOr<events::AppendResult> result) {
         Counters& c = *shared;
         if (!result.ok()) {
           c.posts_store_unavailable.fetch_add(1, std::memory_order_relaxed);
@@ -190,11 +204,16 @@ void Ingress::HandlePost(http::Request request, http::Responder respond) {
             absl::MutexLock lock(&c.mu);
             for (const std::string& field : fields) c.by_field[field].failed++;
           }
+          if (metrics != nullptr) {
+            for (const std::string& field : fields) {
+              metrics->webhook_events->Get({field, "failed"})->Increment();
+            }
+          }
           log::Warning(kComponent, "webhook events not stored; answering 503",
                        {{"remote", remote},
                         {"events", absl::StrCat(fields.size())},
                         {"error", result.status().ToString()}});
-          respond(Text(503, "Service Unavailable\n"));
+          Answer(metrics, respond, 503, "Service Unavailable\n");
           return;
         }
         {
@@ -206,8 +225,18 @@ void Ingress::HandlePost(http::Request request, http::Responder respond) {
             (duplicate ? counts.duplicate : counts.stored)++;
           }
         }
+        if (metrics != nullptr) {
+          for (size_t i = 0; i < fields.size(); ++i) {
+            const bool duplicate =
+                i < result->items.size() && result->items[i].duplicate;
+            metrics->webhook_events
+                ->Get({fields[i], duplicate ? "duplicate" : "stored"})
+                ->Increment();
+          }
+          metrics->webhook_ack_duration->ObserveDuration(absl::Now() - started);
+        }
         c.posts_ok.fetch_add(1, std::memory_order_relaxed);
-        respond(Text(200, "OK\n"));
+        Answer(metrics, respond, 200, "OK\n");
       });
 }
 

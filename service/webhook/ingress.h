@@ -39,6 +39,7 @@
 #include "absl/time/time.h"
 #include "service/events/store.h"
 #include "service/http/server.h"
+#include "service/metrics/gateway_metrics.h"
 
 namespace wagate::webhook {
 
@@ -55,6 +56,12 @@ struct IngressOptions {
   std::string path = "/webhook";
   // Source of received_at; default absl::Now.
   std::function<absl::Time()> clock;
+  // Where to count wagate_webhook_requests_total{code},
+  // wagate_webhook_events_total{field,result} and
+  // wagate_webhook_ack_duration_seconds; nullptr = nowhere (stats() only).
+  // Production passes &metrics::GatewayMetrics::Global(). Not owned; must
+  // outlive the Store's pending Append callbacks.
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 // Counters for /metrics and tests. Events are counted per webhook field.

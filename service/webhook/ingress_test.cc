@@ -25,6 +25,8 @@
 #include "service/events/store.h"
 #include "service/http/client.h"
 #include "service/http/server.h"
+#include "service/metrics/gateway_metrics.h"
+#include "service/metrics/registry.h"
 #include "service/webhook/parser.h"
 #include "wagate/v1/events.pb.h"
 
@@ -456,6 +458,36 @@ TEST_F(IngressTest, BodyOverLimitIs413) {
   EXPECT_EQ(Post(huge).status, 413);
   EXPECT_TRUE(Stored().empty());
   EXPECT_EQ(ingress_->stats().posts_too_large, 1u);
+}
+
+TEST_F(IngressTest, MetricsCounted) {
+  metrics::Registry registry;
+  metrics::GatewayMetrics m(registry);
+  IngressOptions options;
+  options.metrics = &m;
+  Start(options);
+  const std::string body = Fixture("batched_2_entries_2_changes");
+  EXPECT_EQ(Post(body).status, 200);
+  EXPECT_EQ(Post(body).status, 200);
+  EXPECT_EQ(Post(body, "wrong-secret").status, 403);
+  EXPECT_EQ(Post("{").status, 400);
+  EXPECT_EQ(Call("GET",
+                 absl::StrCat("/webhook?hub.mode=subscribe&hub.challenge=7"
+                              "&hub.verify_token=",
+                              kToken),
+                 "")
+                .status,
+            200);
+  EXPECT_EQ(m.webhook_requests->Get({"200"})->Value(), 3u);
+  EXPECT_EQ(m.webhook_requests->Get({"403"})->Value(), 1u);
+  EXPECT_EQ(m.webhook_requests->Get({"400"})->Value(), 1u);
+  EXPECT_EQ(m.webhook_events->Get({"messages", "stored"})->Value(), 8u);
+  EXPECT_EQ(m.webhook_events->Get({"messages", "duplicate"})->Value(), 8u);
+  EXPECT_EQ(m.webhook_events->Get({"message_template_status_update", "stored"})
+                ->Value(),
+            1u);
+  EXPECT_EQ(m.webhook_ack_duration->Read().count, 2u);
+  Stop();  // before the metrics go
 }
 
 TEST_F(IngressTest, EmptyEntryListIsOk) {
