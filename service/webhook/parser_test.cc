@@ -519,6 +519,14 @@ TEST(ParserTypesTest, ReactionAndRemoval) {
       OnlyMessage(ParseFixture("message_reaction_removed"));
   ASSERT_TRUE(removed.has_reaction());
   EXPECT_EQ(removed.reaction().emoji(), "");
+  // Meta (and the emulator) escape non-ASCII as UTF-16 surrogate pairs.
+  auto escaped = ParseWebhook(
+      R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[
+          {"field":"messages","value":{"messages":[{"id":"m","type":"reaction",
+          "reaction":{"message_id":"x","emoji":"\ud83d\ude00"}}]}}]}]})",
+      kReceived);
+  ASSERT_TRUE(escaped.ok()) << escaped.status();
+  EXPECT_EQ((*escaped)[0].message().reaction().emoji(), "\xF0\x9F\x98\x80");
 }
 
 TEST(ParserTypesTest, OrderWithNumericAndStringValues) {
