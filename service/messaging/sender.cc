@@ -279,52 +279,82 @@ void Sender::Send(v1::SendRequest request, absl::Time deadline,
     }
     it->second.push_back(std::move(done));
   }
+  auto keyed = std::make_shared<KeyedSend>();
+  keyed->scoped_key = std::move(scoped);
+  keyed->body = *std::move(body);
+  keyed->token = std::move(account->access_token);
+  keyed->deadline = deadline;
+  keyed->request = std::move(request);
+  BeginKeyed(std::move(keyed));
+}
+
+void Sender::BeginKeyed(std::shared_ptr<KeyedSend> keyed) {
+  const std::string& phone = keyed->request.phone_number_id();
+  const std::string& scoped = keyed->scoped_key;
   if (store_ != nullptr) {
     absl::StatusOr<events::IdempotencyResult> begin =
         store_->BeginIdempotent(scoped, options_.idempotency_ttl);
     if (!begin.ok()) {
-      Count(request.phone_number_id(), "store_error", 0);
+      Count(phone, "store_error", 0);
       FinishIdempotent(scoped,
                        LocalFailure(absl::StatusCode::kUnavailable,
                                     absl::StrCat("idempotency store: ",
                                                  begin.status().message())),
-                       false);
+                       KeyAction::kNone);
       return;
     }
     if (begin->state == events::IdempotencyState::kDone) {
-      Count(request.phone_number_id(), "replayed", 0);
-      FinishIdempotent(scoped, DecodeOutcome(begin->result), false);
+      Count(phone, "replayed", 0);
+      FinishIdempotent(scoped, DecodeOutcome(begin->result), KeyAction::kNone);
       return;
     }
     if (begin->state == events::IdempotencyState::kInProgress) {
-      Count(request.phone_number_id(), "idempotency_conflict", 0);
+      // Another gateway (sharing the store) is sending it: wait for its
+      // result within the deadline, polling.
+      const absl::Time next = absl::Now() + options_.idempotency_poll;
+      if (next < keyed->deadline) {
+        auto timer = std::make_shared<boost::asio::steady_timer>(io_);
+        timer->expires_after(
+            absl::ToChronoNanoseconds(options_.idempotency_poll));
+        std::weak_ptr<bool> alive = alive_;
+        timer->async_wait([this, timer, alive, keyed = std::move(keyed)](
+                              const boost::system::error_code&) mutable {
+          if (alive.lock()) BeginKeyed(std::move(keyed));
+        });
+        return;
+      }
+      Count(phone, "idempotency_conflict", 0);
       FinishIdempotent(
           scoped,
           LocalFailure(absl::StatusCode::kAborted,
                        "a send with this idempotency_key is in progress "
                        "elsewhere (or was interrupted with an unknown "
-                       "outcome); not sending it again"),
-          false);
+                       "outcome) and did not finish before the deadline; "
+                       "not sending it again"),
+          KeyAction::kNone);
       return;
     }
   }
-  const std::string phone = request.phone_number_id();
-  SendValidated(std::move(request), *std::move(body),
-                std::move(account->access_token), deadline,
-                [this, scoped](SendOutcome o) {
+  std::string scoped_copy = scoped;
+  SendValidated(std::move(keyed->request), std::move(keyed->body),
+                std::move(keyed->token), keyed->deadline,
+                [this, scoped = std::move(scoped_copy)](SendOutcome o) {
                   // Keep the result unless nothing reached Meta or Meta
                   // refused it (a retry may then send).
                   const bool keep = o.status.ok() || o.error.outcome_unknown();
-                  FinishIdempotent(scoped, o, keep);
+                  FinishIdempotent(
+                      scoped, o,
+                      keep ? KeyAction::kComplete : KeyAction::kAbandon);
                 });
 }
 
 void Sender::FinishIdempotent(const std::string& scoped_key,
-                              const SendOutcome& o, bool keep) {
-  if (store_ != nullptr) {
+                              const SendOutcome& o, KeyAction action) {
+  if (store_ != nullptr && action != KeyAction::kNone) {
     absl::Status s =
-        keep ? store_->CompleteIdempotent(scoped_key, EncodeOutcome(o))
-             : store_->AbandonIdempotent(scoped_key);
+        action == KeyAction::kComplete
+            ? store_->CompleteIdempotent(scoped_key, EncodeOutcome(o))
+            : store_->AbandonIdempotent(scoped_key);
     if (!s.ok()) {
       log::Warning("messaging", "idempotency store write failed",
                    {{"error", std::string(s.message())}});

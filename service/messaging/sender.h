@@ -15,8 +15,9 @@
 //    or an ambiguous failure) is kept in the store for 24 h and answered to
 //    repeats without sending; a concurrent repeat in this process waits for
 //    the first; a send that failed before anything reached Meta releases the
-//    key so a retry may send. A key held by another process (or by one that
-//    died mid-send) answers ABORTED.
+//    key so a retry may send. A key held by another process sharing the
+//    store is polled until it completes; if it does not before the deadline
+//    (e.g. that process died mid-send: the outcome is unknown), ABORTED.
 //
 //   Sender sender(io, http_client, accounts, store.get(), SenderOptions{});
 //   sender.Send(request, deadline, [](SendOutcome o) { ... });
@@ -73,6 +74,8 @@ struct SenderOptions {
   // For calls without a deadline (a gRPC call with none, a stream request).
   absl::Duration default_timeout = absl::Seconds(60);
   absl::Duration idempotency_ttl = absl::Hours(24);
+  // How often a repeat polls the store while another gateway holds the key.
+  absl::Duration idempotency_poll = absl::Milliseconds(100);
   RetryPolicy retry;
   // The pacer's window is a little over 1 s: requests granted exactly 1 s
   // apart can arrive at Meta less than 1 s apart (network jitter), and Meta
@@ -152,8 +155,18 @@ class Sender {
                   absl::StatusOr<http::ClientResponse> response);
   void RetryOrFail(std::shared_ptr<Op> op, v1::GraphError error,
                    grpc::Status status, bool maybe_sent);
+  // What to do with a reserved key when its send ends.
+  enum class KeyAction { kNone, kComplete, kAbandon };
+  struct KeyedSend {
+    v1::SendRequest request;
+    std::string scoped_key;
+    std::string body;
+    std::string token;
+    absl::Time deadline;
+  };
+  void BeginKeyed(std::shared_ptr<KeyedSend> keyed);
   void FinishIdempotent(const std::string& scoped_key, const SendOutcome& o,
-                        bool keep);
+                        KeyAction action);
   void Count(const std::string& phone_number_id, const char* result, int code);
   void CountPacer(const absl::Status& s, absl::Duration waited);
   double UnitRandom();

@@ -708,6 +708,29 @@ TEST_F(MessagingIntegrationTest, IdempotencyKeysSurviveARestart) {
   EXPECT_EQ(Accepted(), 1);
 }
 
+TEST_F(MessagingIntegrationTest, RepeatOnAnotherGatewayWaitsForTheFirst) {
+  StartEmulator();
+  StartGateway();
+  std::unique_ptr<Gateway> other = MakeGateway(GatewayConfig{});  // same store
+  SetFaults(R"({"added_latency_ms":400})");
+  v1::SendRequest req = Text("16505551234", "once");
+  req.set_idempotency_key("shared-1");
+  auto first = std::async(std::launch::async, [&] {
+    v1::SendResponse resp;
+    grpc::Status s = Send(req, &resp);
+    return std::make_pair(s, resp.message_id());
+  });
+  absl::SleepFor(absl::Milliseconds(150));  // the first holds the key now
+  v1::SendResponse second;
+  grpc::Status s = Send(req, &second, absl::Seconds(10), other.get());
+  auto [s1, id1] = first.get();
+  ASSERT_TRUE(s1.ok()) << s1.error_message();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(second.message_id(), id1);
+  EXPECT_EQ(tap_->count(), 1u);
+  other.reset();
+}
+
 TEST_F(MessagingIntegrationTest, RefusedSendReleasesTheKey) {
   StartEmulator();
   StartGateway();
