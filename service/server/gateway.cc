@@ -19,6 +19,7 @@
 #include "service/messaging/messaging_service.h"
 #include "service/messaging/sender.h"
 #include "service/server/reflection_service.h"
+#include "service/server/throughput_upgrades.h"
 #include "service/server/unimplemented.h"
 #include "service/webhook/ingress.h"
 
@@ -62,6 +63,29 @@ class Gateway::Impl {
     sender_ = std::make_unique<messaging::Sender>(io_, *graph_http_, *accounts_,
                                                   store_.get(), sender_options);
     sender_->ApplyConfiguredThroughput();
+    // What Meta says each number may send: the throughput level at start-up,
+    // then THROUGHPUT_UPGRADE webhooks as they are stored.
+    std::vector<std::string> configured;
+    for (const auto& number : accounts_->ConfiguredNumbers()) {
+      configured.push_back(number.phone_number_id);
+    }
+    if (!configured.empty()) {
+      sender_->LearnThroughput(configured, [](absl::Status status) {
+        if (!status.ok()) {
+          log::Warning("pacer", "could not read throughput levels from Graph",
+                       {{"error", std::string(status.message())}});
+        }
+      });
+    }
+    throughput_upgrades_ = std::make_unique<ThroughputUpgrades>(
+        *accounts_, [sender = sender_.get()](const std::string& id, int mps) {
+          sender->SetThroughput(id, mps);
+        });
+    upgrades_listener_ = store_->AddListener(
+        [upgrades = throughput_upgrades_.get()](
+            const std::vector<events::EventRecord>& records) {
+          upgrades->OnStored(records);
+        });
 
     RETURN_IF_ERROR(StartHttp());
     RETURN_IF_ERROR(StartGrpc());
@@ -93,6 +117,9 @@ class Gateway::Impl {
           std::chrono::system_clock::now() +
           absl::ToChronoMilliseconds(options_.shutdown_grace));
       grpc_server_->Wait();
+    }
+    if (store_ != nullptr && throughput_upgrades_ != nullptr) {
+      store_->RemoveListener(upgrades_listener_);
     }
     if (sender_ != nullptr) sender_->Shutdown();
     work_.reset();
@@ -234,6 +261,8 @@ class Gateway::Impl {
   std::unique_ptr<events::Store> store_;
   std::unique_ptr<http::Client> graph_http_;
   std::unique_ptr<messaging::Sender> sender_;
+  std::unique_ptr<ThroughputUpgrades> throughput_upgrades_;
+  events::Store::ListenerId upgrades_listener_ = 0;
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<webhook::Ingress> ingress_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
