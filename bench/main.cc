@@ -34,6 +34,8 @@ ABSL_FLAG(std::string, gateway, "",
           "send-*: an external gateway (gRPC host:port) instead of in-process");
 ABSL_FLAG(std::string, phone_number_ids, "",
           "with --gateway: comma-separated numbers it serves");
+ABSL_FLAG(std::string, target_url, "",
+          "webhook-max: post the envelopes to this URL only (e.g. the peer)");
 ABSL_FLAG(std::string, json, "", "write the result as JSON to this file");
 ABSL_FLAG(std::string, log_level, "warning", "gateway log level");
 
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
   flags.webhook_batch = absl::GetFlag(FLAGS_webhook_batch);
   flags.status_batch = absl::GetFlag(FLAGS_status_batch);
   flags.gateway_address = absl::GetFlag(FLAGS_gateway);
+  flags.target_url = absl::GetFlag(FLAGS_target_url);
   for (absl::string_view id : absl::StrSplit(
            absl::GetFlag(FLAGS_phone_number_ids), ',', absl::SkipEmpty())) {
     flags.phone_number_ids.emplace_back(id);

@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/harness.h"
+#include "emulator/webhook_payloads.h"
+#include "service/common/hmac.h"
 #include "service/common/json_writer.h"
+#include "wagate/v1/events.grpc.pb.h"
 
 namespace wagate::bench {
 namespace {
@@ -201,6 +206,363 @@ absl::StatusOr<Result> SendMax(const ScenarioFlags& flags) {
   return r;
 }
 
+// ------------------------------------------------------------ webhook-max
+
+// Envelope `i` of the webhook mix, cycling through four kinds Meta sends:
+// one status, a batch of statuses, one inbound text, a batch of inbound
+// messages. Every event has a unique id, so every one is stored.
+int WebhookEnvelope(uint64_t i, int status_batch, std::string* body) {
+  static const emulator::NumberMetadata kMeta{"15550001000", "106540352241000"};
+  const absl::Time now = absl::Now();
+  std::vector<emulator::Change> changes;
+  auto status = [&](uint64_t j, const char* what) {
+    emulator::StatusEvent e;
+    e.wamid = absl::StrCat("wamid.HBgLMTY1MDU1NTEyMzQVAgARGBI", i, "X", j);
+    e.status = what;
+    e.time = now;
+    e.recipient_id = Recipient(650, i * 100 + j);
+    e.biz_opaque_callback_data = absl::StrCat(i);
+    e.with_pricing = true;
+    e.pricing_category = "utility";
+    changes.push_back(emulator::StatusChange(kMeta, e));
+  };
+  auto inbound = [&](uint64_t j) {
+    changes.push_back(emulator::InboundMessageChange(
+        kMeta, Recipient(650, i * 100 + j), "Ana Souza",
+        absl::StrCat("wamid.HBgLMTY1MDU1NTEyMzQVAgASGBI", i, "X", j), now,
+        R"("type":"text","text":{"body":"Hi! Is my order on its way?"})"));
+  };
+  static const char* kStatuses[] = {"sent", "delivered", "read"};
+  switch (i % 4) {
+    case 0:
+      status(0, kStatuses[i % 3]);
+      break;
+    case 1:
+      for (int j = 0; j < status_batch; ++j) status(j, kStatuses[j % 3]);
+      break;
+    case 2:
+      inbound(0);
+      break;
+    default:
+      for (int j = 0; j < 5; ++j) inbound(j);
+      break;
+  }
+  *body = emulator::Envelope(kWabaId, now, changes);
+  return static_cast<int>(changes.size());
+}
+
+LoadResult PostWebhooks(const std::string& url, const Load& load,
+                        const ScenarioFlags& flags) {
+  return RunHttpLoad(
+      load, flags.connections, 1, [&](uint64_t i, http::ClientRequest* req) {
+        req->method = "POST";
+        req->url = url;
+        int events = WebhookEnvelope(i, flags.status_batch, &req->body);
+        req->headers = {{"Content-Type", "application/json"},
+                        {"X-Hub-Signature-256",
+                         common::SignatureHeader(kAppSecret, req->body)}};
+        return events;
+      });
+}
+
+absl::StatusOr<Result> WebhookMax(const ScenarioFlags& flags) {
+  const int connections = flags.connections;
+  const Load ref_load = Load::Closed(connections, RefDuration(flags));
+  const Load load = Load::Closed(connections, flags.duration);
+  if (!flags.target_url.empty()) {  // e.g. the peer's webhook handler
+    LoadResult other = PostWebhooks(flags.target_url, load, flags);
+    Result r = FromLoad("webhook-max", other);
+    r.unit = "events/s";
+    r.achieved_rate = other.achieved_weight_rate;
+    r.extra = {{"envelopes_per_s", other.achieved_rate}};
+    r.notes = "posted to --target_url " + flags.target_url;
+    return r;
+  }
+
+  LoadResult reference;
+  {
+    auto server = StaticHttpServer::Start(2);
+    if (!server.ok()) return server.status();
+    reference = PostWebhooks((*server)->url(), ref_load, flags);
+  }
+  EnvOptions options;
+  options.numbers = 1;
+  auto env = Env::Start(options);
+  if (!env.ok()) return env.status();
+  LoadResult mine = PostWebhooks((*env)->webhook_url(), load, flags);
+  Result r = FromLoad("webhook-max", mine);
+  r.unit = "events/s";
+  r.achieved_rate = mine.achieved_weight_rate;
+  r.rss_mb = RssMb();
+  r.references = {{"static_http", reference.achieved_weight_rate}};
+  r.reference_latency = {{"static_http", Percentiles::Of(reference.latency)}};
+  r.ratios = {{"rate_vs_static_http",
+               Ratio(mine.achieved_rate, reference.achieved_rate)}};
+  r.extra = {{"envelopes_per_s", mine.achieved_rate},
+             {"static_http_envelopes_per_s", reference.achieved_rate},
+             {"events_per_envelope",
+              Ratio(mine.weight_ok, static_cast<double>(mine.ok))},
+             {"connections", static_cast<double>(connections)}};
+  r.notes =
+      "closed loop; mix: 1 status, a batch of status_batch statuses, 1 "
+      "inbound text, 5 inbound texts; an envelope counts when answered 200 "
+      "(after the durable commit); latency = acknowledgement latency";
+  (*env)->Stop();
+  return r;
+}
+
+// ------------------------------------------------------------ e2e / soak
+
+// One Subscribe stream: checks every status arrives exactly once (by the
+// message index carried in biz_opaque_callback_data) and records the
+// webhook-to-subscriber latency (Event.received_at to arrival here).
+class Subscriber : public grpc::ClientReadReactor<v1::Event> {
+ public:
+  Subscriber(v1::Events::Stub* stub, size_t messages,
+             std::atomic<uint64_t>* received)
+      : seen_(messages, 0), received_(received) {
+    v1::SubscribeRequest request;
+    request.set_from_oldest(true);  // a fresh store: nothing is missed
+    request.add_kinds(v1::EVENT_KIND_STATUS);
+    stub->async()->Subscribe(&context_, &request, this);
+    StartRead(&event_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    const absl::Time now = absl::Now();
+    const auto& at = event_.received_at();
+    latency_.Record(now - (absl::FromUnixSeconds(at.seconds()) +
+                           absl::Nanoseconds(at.nanos())));
+    uint64_t index = 0;
+    int bit = 0;
+    switch (event_.status().status()) {
+      case v1::MessageStatus::STATUS_SENT:
+        bit = 1;
+        break;
+      case v1::MessageStatus::STATUS_DELIVERED:
+        bit = 2;
+        break;
+      case v1::MessageStatus::STATUS_READ:
+        bit = 4;
+        break;
+      default:
+        break;
+    }
+    if (!event_.has_status() || bit == 0 ||
+        !absl::SimpleAtoi(event_.status().biz_opaque_callback_data(), &index) ||
+        index >= seen_.size()) {
+      ++unexpected_;
+    } else if (seen_[index] & bit) {
+      ++duplicates_;
+    } else {
+      seen_[index] |= bit;
+      received_->fetch_add(1);
+    }
+    StartRead(&event_);
+  }
+  void OnDone(const grpc::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+    status_ = status;
+  }
+  // Ends the stream and waits for OnDone; the counters are then stable.
+  void Stop() {
+    context_.TryCancel();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+  uint64_t Lost(const std::vector<uint8_t>& sent_ok) const {
+    uint64_t lost = 0;
+    for (size_t i = 0; i < sent_ok.size(); ++i) {
+      if (sent_ok[i]) lost += 3 - __builtin_popcount(seen_[i]);
+    }
+    return lost;
+  }
+  uint64_t duplicates() const { return duplicates_; }
+  uint64_t unexpected() const { return unexpected_; }
+  const Histogram& latency() const { return latency_; }
+
+ private:
+  grpc::ClientContext context_;
+  v1::Event event_;
+  std::vector<uint8_t> seen_;  // per message: sent|delivered|read bits
+  std::atomic<uint64_t>* received_;
+  uint64_t duplicates_ = 0;
+  uint64_t unexpected_ = 0;
+  Histogram latency_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::StatusOr<Result> EndToEnd(const std::string& name,
+                                const ScenarioFlags& flags) {
+  const double rate = flags.rate;
+  const double seconds = absl::ToDoubleSeconds(flags.duration);
+  const int numbers =
+      flags.numbers > 0 ? flags.numbers
+                        : std::max(4, static_cast<int>(std::ceil(rate / 500)));
+  const int recipients = RecipientsPerNumber(rate / numbers, seconds);
+  const size_t messages = static_cast<size_t>(rate * seconds);
+
+  EnvOptions options;
+  options.numbers = numbers;
+  options.throughput_mps = 1000;
+  options.webhooks = true;
+  options.webhook_batch = flags.webhook_batch;
+  auto env = Env::Start(options);
+  if (!env.ok()) return env.status();
+
+  // RSS once a second for the whole run (the soak's growth figure).
+  std::vector<double> rss_series;
+  std::atomic<bool> sampling{true};
+  std::thread sampler([&] {
+    while (sampling.load()) {
+      rss_series.push_back(RssMb());
+      absl::SleepFor(absl::Seconds(1));
+    }
+  });
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<v1::Events::Stub>> stubs;
+  const int subscriber_channels = std::max(1, std::min(flags.subscribers, 8));
+  for (int c = 0; c < subscriber_channels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("wagate.bench.subscriber_channel", c);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stubs.push_back(v1::Events::NewStub(grpc::CreateCustomChannel(
+        (*env)->grpc_target(), grpc::InsecureChannelCredentials(), args)));
+  }
+  std::atomic<uint64_t> received{0};
+  std::vector<std::unique_ptr<Subscriber>> subscribers;
+  for (int s = 0; s < flags.subscribers; ++s) {
+    subscribers.push_back(std::make_unique<Subscriber>(
+        stubs[s % stubs.size()].get(), messages, &received));
+  }
+
+  std::vector<uint8_t> sent_ok(messages, 0);
+  const std::vector<std::string>& ids = (*env)->phone_number_ids();
+  LoadResult load = RunSendLoad(
+      (*env)->grpc_target(), Load::Open(rate, flags.duration), flags.channels,
+      [&](uint64_t i, v1::SendRequest* req) {
+        FillSend(ids, recipients, 650, i, req);
+      },
+      [&](uint64_t i, const grpc::Status& status, const v1::SendResponse&) {
+        if (status.ok() && i < sent_ok.size()) sent_ok[i] = 1;
+      });
+
+  // Drain: wait until every subscriber has every status, or nothing moves
+  // for 15 s.
+  uint64_t expected = 0;
+  for (uint8_t ok : sent_ok) expected += ok;
+  expected *= 3 * subscribers.size();
+  uint64_t last = received.load();
+  absl::Time last_progress = absl::Now();
+  const absl::Time drain_start = absl::Now();
+  while (received.load() < expected &&
+         absl::Now() - last_progress < absl::Seconds(15)) {
+    absl::SleepFor(absl::Milliseconds(50));
+    if (received.load() != last) {
+      last = received.load();
+      last_progress = absl::Now();
+    }
+  }
+  const double drain_s = absl::ToDoubleSeconds(absl::Now() - drain_start);
+  const double rss_end = RssMb();
+  sampling.store(false);
+  sampler.join();
+
+  Result r;
+  r.scenario = name;
+  r.offered_rate = rate;
+  r.achieved_rate = load.achieved_rate;
+  r.duration_s = load.elapsed_s;
+  r.total = load.started;
+  MergeErrors(load, &r);
+  r.per_second = load.per_second;
+  uint64_t unexpected = 0;
+  for (auto& s : subscribers) {
+    s->Stop();
+    r.latency.Merge(s->latency());
+    r.lost += s->Lost(sent_ok);
+    r.duplicates += s->duplicates();
+    unexpected += s->unexpected();
+  }
+  if (unexpected > 0) r.errors["UNEXPECTED_EVENT"] += unexpected;
+  r.rss_mb = rss_end;
+  r.rss_series = rss_series;
+  for (double v : rss_series) r.rss_peak_mb = std::max(r.rss_peak_mb, v);
+  Percentiles send = Percentiles::Of(load.latency);
+  r.extra = {{"subscribers", static_cast<double>(flags.subscribers)},
+             {"statuses_stored_per_s", 3 * load.achieved_rate},
+             {"deliveries_per_s", 3.0 * load.achieved_rate * flags.subscribers},
+             {"send_p50_ms", send.p50},
+             {"send_p99_ms", send.p99},
+             {"drain_s", drain_s}};
+  if (emulator::Emulator* emu = (*env)->emulator()) {
+    emulator::WebhookStats w = emu->webhook_stats();
+    r.extra.push_back({"webhooks_posted", static_cast<double>(w.posted)});
+    r.extra.push_back({"webhooks_retried", static_cast<double>(w.retried)});
+    r.extra.push_back({"webhooks_dropped", static_cast<double>(w.dropped)});
+  }
+  if (rss_series.size() > 2) {
+    // Growth after warm-up: from the sample at 10% of the run to the end.
+    double start_mb = rss_series[rss_series.size() / 10];
+    r.extra.push_back({"rss_after_warmup_mb", start_mb});
+    r.extra.push_back({"rss_growth_mb", rss_series.back() - start_mb});
+  }
+  r.notes =
+      "latency = webhook-to-subscriber (Event.received_at to arrival at the "
+      "subscriber, same process clock); RSS is the whole bench process "
+      "(gateway + emulator + load generator + subscribers)";
+  subscribers.clear();
+  (*env)->Stop();
+  return r;
+}
+
+// Every scenario at tiny rates for a few seconds: the suite's guard that the
+// benchmarks still run. Fails on errors, lost or duplicated events only.
+absl::StatusOr<Result> Smoke(const ScenarioFlags& base) {
+  Result all;
+  all.scenario = "smoke";
+  struct Step {
+    const char* name;
+    ScenarioFlags flags;
+  };
+  std::vector<Step> steps;
+  ScenarioFlags f = base;
+  f.duration = absl::Seconds(2);
+  f.ref_duration = absl::Seconds(1);
+  f.rate = 50;
+  steps.push_back({"send-rate", f});
+  f.in_flight = 16;
+  steps.push_back({"send-max", f});
+  f.connections = 4;
+  steps.push_back({"webhook-max", f});
+  f.rate = 20;
+  f.subscribers = 3;
+  steps.push_back({"e2e", f});
+  f.duration = absl::Seconds(3);
+  f.subscribers = 2;
+  f.webhook_batch = 10;
+  steps.push_back({"soak", f});
+  for (const Step& step : steps) {
+    absl::StatusOr<Result> r = RunScenario(step.name, step.flags);
+    if (!r.ok()) return r.status();
+    std::cout << r->Table() << std::flush;
+    for (const auto& [code, n] : r->errors) {
+      all.errors[absl::StrCat(step.name, ":", code)] += n;
+    }
+    all.lost += r->lost;
+    all.duplicates += r->duplicates;
+    all.total += r->total;
+    if (r->total == 0) all.errors[absl::StrCat(step.name, ":NOTHING_SENT")]++;
+  }
+  all.rss_mb = RssMb();
+  return all;
+}
+
 }  // namespace
 
 uint64_t Result::error_count() const {
@@ -304,6 +666,9 @@ absl::StatusOr<Result> RunScenario(const std::string& name,
                                    const ScenarioFlags& flags) {
   if (name == "send-rate") return SendRate(flags);
   if (name == "send-max") return SendMax(flags);
+  if (name == "webhook-max") return WebhookMax(flags);
+  if (name == "e2e" || name == "soak") return EndToEnd(name, flags);
+  if (name == "smoke") return Smoke(flags);
   return absl::InvalidArgumentError(absl::StrCat("unknown scenario: ", name));
 }
 

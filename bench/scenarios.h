@@ -35,6 +35,7 @@ struct ScenarioFlags {
   int webhook_batch = 1;
   int status_batch = 20;        // webhook-max: statuses per batched envelope
   std::string gateway_address;  // external gateway (gRPC host:port)
+  std::string target_url;  // webhook-max: post to this URL instead (a peer)
   std::vector<std::string> phone_number_ids;
 };
 
