@@ -33,8 +33,13 @@
 #include "service/http/server.h"
 #include "service/resources/accounts_service.h"
 #include "service/resources/graph_json.h"
+#include "service/resources/media_service.h"
 #include "service/resources/phone_numbers_service.h"
 #include "service/resources/templates_service.h"
+
+// Tests pass HarnessOptions as designated initializers leaving the rest
+// defaulted; that is the point.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 namespace wagate::resources::testing {
 
@@ -108,6 +113,7 @@ struct HarnessOptions {
   // Multi-account config serving only kWaba / kPhone (else single account).
   bool multi_account = false;
   size_t fake_max_body_bytes = 4 << 20;
+  MediaService::Options media;
 };
 
 class ResourcesHarness {
@@ -159,12 +165,15 @@ class ResourcesHarness {
         *graph_, *accounts_, PhoneNumbersService::Options{});
     account_service_ = std::make_unique<AccountsService>(
         *graph_, *http_, *accounts_, AccountsService::Options{});
+    media_ = std::make_unique<MediaService>(*graph_, *http_, *accounts_,
+                                            options.media);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterService(templates_.get());
     builder.RegisterService(numbers_.get());
     builder.RegisterService(account_service_.get());
+    builder.RegisterService(media_.get());
     server_ = builder.BuildAndStart();
     EXPECT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
@@ -185,6 +194,7 @@ class ResourcesHarness {
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   emulator::Emulator& emulator() { return *emulator_; }
   FakeGraph& fake() { return *fake_; }
+  MediaService& media() { return *media_; }
   boost::asio::io_context& io() { return io_; }
 
  private:
@@ -200,6 +210,7 @@ class ResourcesHarness {
   std::unique_ptr<TemplatesService> templates_;
   std::unique_ptr<PhoneNumbersService> numbers_;
   std::unique_ptr<AccountsService> account_service_;
+  std::unique_ptr<MediaService> media_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
