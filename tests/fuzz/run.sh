@@ -13,6 +13,8 @@
 # <build>/artifacts/<name>/ (crash-*, leak-*, timeout-*): replay it with
 # <build>/tests/fuzz/<name>_fuzz <file>, or with the GCC build's
 # <name>_fuzz_replay, and keep a real bug's reproducer in tests/fuzz/crashes/.
+# WAGATE_FUZZ_ARGS adds libFuzzer flags, e.g. "-fork=1 -ignore_crashes=1" to
+# keep going past a known finding.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-30}
@@ -56,7 +58,7 @@ for name in "${harnesses[@]}"; do
   if ! "$build/tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -timeout=10 \
       -max_len="${MAX_LEN[$name]:-65536}" -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" \
-      "$work" "${seeds[@]}" >"$build/$name.log" 2>&1; then
+      ${WAGATE_FUZZ_ARGS:-} "$work" "${seeds[@]}" >"$build/$name.log" 2>&1; then
     failed+=("$name")
     tail -n 60 "$build/$name.log"
   fi
