@@ -103,6 +103,9 @@ absl::optional<int> Subprocess::Wait(absl::Duration timeout) {
     if (done == pid_) {
       exit_code_ =
           WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // The child's end of the pipe is closed: everything it wrote is read
+      // once the reader sees end-of-file.
+      if (reader_.joinable()) reader_.join();
       return exit_code_;
     }
     if (absl::Now() >= deadline) return absl::nullopt;
