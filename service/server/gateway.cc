@@ -18,6 +18,10 @@
 #include "service/http/server.h"
 #include "service/messaging/messaging_service.h"
 #include "service/messaging/sender.h"
+#include "service/metrics/gateway_metrics.h"
+#include "service/metrics/grpc_interceptor.h"
+#include "service/metrics/registry.h"
+#include "service/metrics/route.h"
 #include "service/server/reflection_service.h"
 #include "service/server/throughput_upgrades.h"
 #include "service/server/unimplemented.h"
@@ -60,6 +64,7 @@ class Gateway::Impl {
     messaging::SenderOptions sender_options;
     sender_options.graph_base_url = options_.graph_base_url;
     sender_options.graph_api_version = options_.graph_api_version;
+    sender_options.metrics = metrics_;
     sender_ = std::make_unique<messaging::Sender>(io_, *graph_http_, *accounts_,
                                                   store_.get(), sender_options);
     sender_->ApplyConfiguredThroughput();
@@ -108,7 +113,12 @@ class Gateway::Impl {
     if (http_ != nullptr) http_->Stop();
     // Open Subscribe streams would otherwise hold the gRPC shutdown for the
     // whole grace period: end them first (clients resume from their cursor).
-    if (events_ != nullptr) events_->Shutdown();
+    if (events_ != nullptr) {
+      metrics_->SetSubscriberLagSource(nullptr);
+      metrics_->subscribers->Get({""})->ClearCallback();
+      store_->RemoveListener(stored_listener_);
+      events_->Shutdown();
+    }
     if (grpc_server_ != nullptr) {
       if (auto* health = grpc_server_->GetHealthCheckService()) {
         health->SetServingStatus(false);
@@ -171,6 +181,7 @@ class Gateway::Impl {
     http_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
       done(http::TextResponse(200, "ok\n"));
     });
+    metrics::RegisterMetricsRoute(*http_, metrics::Registry::Global());
     RETURN_IF_ERROR(RegisterWebhook(http_options.max_body_bytes));
     absl::Status listening = http_->Listen(options_.http_address);
     if (!listening.ok()) {
@@ -197,10 +208,39 @@ class Gateway::Impl {
     ingress_options.app_secrets = accounts_->app_secrets();
     ingress_options.verify_token = accounts_->verify_token();
     ingress_options.max_body_bytes = max_body_bytes;
+    ingress_options.metrics = metrics_;
     ASSIGN_OR_RETURN(ingress_,
                      webhook::Ingress::Create(ingress_options, store_.get()));
     ingress_->RegisterRoutes(*http_);
     return absl::OkStatus();
+  }
+
+  // Subscriber counts and lag are read from the Events service at scrape;
+  // stored events are counted as the store commits them.
+  void ObserveEvents() {
+    events::EventsService* events = events_;
+    // Streams outside consumer groups (group=""); per-group series are not
+    // reported yet.
+    metrics_->subscribers->Get({""})->SetCallback([events] {
+      double plain = 0;
+      for (const auto& stream : events->stats().streams) {
+        if (stream.group.empty()) ++plain;
+      }
+      return plain;
+    });
+    metrics_->SetSubscriberLagSource([events] {
+      metrics::GatewayMetrics::Lag lag;
+      for (const auto& stream : events->stats().streams) {
+        lag.max = std::max(lag.max, static_cast<double>(stream.queued));
+        lag.sum += static_cast<double>(stream.queued);
+      }
+      return lag;
+    });
+    metrics::Counter* stored = metrics_->events_stored;
+    stored_listener_ = store_->AddListener(
+        [stored](const std::vector<events::EventRecord>& records) {
+          stored->Add(records.size());
+        });
   }
 
   absl::Status StartGrpc() {
@@ -217,11 +257,20 @@ class Gateway::Impl {
       builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                                  limits.grpc_max_concurrent_streams());
     }
+    messaging::MessagingService::Options messaging_options;
+    messaging_options.metrics = metrics_;
     services_.push_back(std::make_unique<messaging::MessagingService>(
-        *sender_, messaging::MessagingService::Options{}));
+        *sender_, messaging_options));
     events_ =
         new events::EventsService(store_.get(), events::EventsServiceOptions{});
     services_.push_back(std::unique_ptr<grpc::Service>(events_));
+    ObserveEvents();
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        metrics::MakeGrpcMetricsInterceptorFactory(metrics_->grpc_requests));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     services_.push_back(std::make_unique<UnimplementedTemplates>());
     services_.push_back(std::make_unique<UnimplementedPhoneNumbers>());
     services_.push_back(std::make_unique<UnimplementedMedia>());
@@ -267,6 +316,8 @@ class Gateway::Impl {
   std::unique_ptr<webhook::Ingress> ingress_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   events::EventsService* events_ = nullptr;  // owned by services_
+  events::Store::ListenerId stored_listener_ = 0;
+  metrics::GatewayMetrics* const metrics_ = &metrics::GatewayMetrics::Global();
   std::unique_ptr<ReflectionService> reflection_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
