@@ -103,7 +103,7 @@ void Emulator::Emit(Change change, WebhookSender::Done done) {
 }
 
 void Emulator::HandleGraph(http::Request request, http::Responder respond) {
-  Faults faults = state_->faults();
+  const Faults faults = state_->faults_active() ? state_->faults() : Faults();
   if (faults.drop_connection_rate > 0 &&
       state_->Uniform() < faults.drop_connection_rate) {
     http::Response r;
@@ -179,13 +179,12 @@ void Emulator::SimulateDelivery(const Accepted& a) {
     bool read = delivered && state_->Uniform() < options_.read_probability;
     if (delivered) add("delivered", options_.delivered_delay, true);
     if (read) add("read", options_.read_delay, false);
-    Faults faults = state_->faults();
+    const Faults faults = state_->faults_active() ? state_->faults() : Faults();
     if (chain->statuses.size() > 1 && faults.webhook_out_of_order_rate > 0 &&
         state_->Uniform() < faults.webhook_out_of_order_rate) {
       std::swap(chain->statuses[0], chain->statuses[1]);
     }
   }
-  sender_->set_duplicate_rate(state_->faults().webhook_duplicate_rate);
   // Post statuses[i] after delays[i], then continue with i + 1.
   auto step = std::make_shared<std::function<void(size_t)>>();
   std::weak_ptr<std::function<void(size_t)>> weak_step = step;

@@ -40,8 +40,10 @@ using GraphResourcesTest = EmulatorTest;
 
 TEST_F(GraphResourcesTest, MediaUploadGetDownloadDelete) {
   Start();
-  const std::string data("\xff\xd8\xff\xe0 jpeg bytes \r\n--not-a-boundary",
-                         37);
+  // Binary, with a NUL and a line that looks like a boundary.
+  static constexpr char kBytes[] =
+      "\xff\xd8\xff\xe0 jpeg\0bytes \r\n--not-a-boundary";
+  const std::string data(kBytes, sizeof(kBytes) - 1);
   http::ClientResponse r =
       caller_->Call("POST", absl::StrCat("/v23.0/", kPnid, "/media"),
                     Multipart("XyZ", "image/jpeg", data), kToken,
@@ -228,7 +230,9 @@ TEST_F(GraphResourcesTest, SubscribedApps) {
 }
 
 TEST_F(GraphResourcesTest, TemplateManagementAndPaging) {
-  Start(EmulatorOptions{}, false);
+  EmulatorOptions options;
+  options.template_approval_delay = absl::Hours(1);  // stay PENDING here
+  Start(options, false);
   const std::string path = absl::StrCat("/v23.0/", kWaba, "/message_templates");
   for (int i = 0; i < 3; ++i) {
     http::ClientResponse r = caller_->Call(

@@ -121,6 +121,7 @@ void State::ResetLocked() {
   last_inbound_.clear();
   enforce_window_ = options_.enforce_window;
   faults_ = Faults();
+  faults_active_ = false;
   templates_.clear();
   Template hello;
   hello.id = "1234567890123456";  // fixed so tests and docs can name it
@@ -411,6 +412,7 @@ double State::Uniform() {
 }
 
 absl::Duration State::SampleLatency() {
+  if (latency_.is_zero() && !faults_active()) return absl::ZeroDuration();
   absl::MutexLock lock(&mu_);
   absl::Duration d = latency_.Sample(rng_);
   return d + faults_.added_latency;
@@ -424,6 +426,11 @@ Faults State::faults() const {
 void State::SetFaults(const Faults& faults) {
   absl::MutexLock lock(&mu_);
   faults_ = faults;
+  faults_active_ = !faults.error_rates.empty() || faults.http_5xx_rate > 0 ||
+                   faults.drop_connection_rate > 0 ||
+                   faults.added_latency > absl::ZeroDuration() ||
+                   faults.webhook_duplicate_rate > 0 ||
+                   faults.webhook_out_of_order_rate > 0;
 }
 
 void State::SetEnforceWindow(bool on) {

@@ -10,6 +10,7 @@
 #ifndef WAGATE_EMULATOR_STATE_H_
 #define WAGATE_EMULATOR_STATE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -157,6 +158,10 @@ class State {
 
   // Faults.
   Faults faults() const;
+  // False while no fault is set: lets the hot path skip copying them.
+  bool faults_active() const {
+    return faults_active_.load(std::memory_order_relaxed);
+  }
   void SetFaults(const Faults& faults);
   void SetEnforceWindow(bool on);
 
@@ -208,6 +213,7 @@ class State {
   absl::flat_hash_set<std::string> failed_recipients_;
   bool enforce_window_ ABSL_GUARDED_BY(mu_);
   Faults faults_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> faults_active_{false};
   std::map<std::string, Template> templates_ ABSL_GUARDED_BY(mu_);  // by id
 
   absl::flat_hash_map<std::string, Media> media_ ABSL_GUARDED_BY(mu_);

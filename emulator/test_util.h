@@ -171,7 +171,10 @@ class EmulatorTest : public ::testing::Test {
     options.delivered_delay = absl::Milliseconds(1);
     options.read_delay = absl::Milliseconds(1);
     options.webhook_retry_initial = absl::Milliseconds(20);
-    options.template_approval_delay = absl::Milliseconds(20);
+    if (options.template_approval_delay ==
+        EmulatorOptions{}.template_approval_delay) {
+      options.template_approval_delay = absl::Milliseconds(20);
+    }
     emulator_ = std::make_unique<Emulator>(io_.io, options);
     ASSERT_TRUE(emulator_->Start().ok());
     caller_ =
