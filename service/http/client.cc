@@ -274,6 +274,10 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
       ReleaseTransfer(t);
       in_flight.fetch_sub(1, std::memory_order_relaxed);
       if (cb) cb(std::move(status));
+      return;
+    }
+    if (t->request.control != nullptr && t->request.control->aborted()) {
+      AbortTransfer(t);  // aborted before it started
     }
     // curl asks for a 0 ms timeout from add_handle; the timer starts it.
   }
@@ -745,14 +749,18 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     std::weak_ptr<Impl> weak = shared_from_this();
     const uint64_t serial = t->serial;
     absl::MutexLock lock(&control->mu_);
-    control->resume_ = [weak, serial] {
+    control->wake_ = [weak, serial](bool abort) {
       std::shared_ptr<Impl> self = weak.lock();
       if (self == nullptr) return;
-      boost::asio::post(self->strand_, [self, serial] {
+      boost::asio::post(self->strand_, [self, serial, abort] {
         HandlerScope scope(self.get());
         if (!scope.live()) return;
         auto it = self->streaming_.find(serial);
         if (it == self->streaming_.end()) return;  // finished meanwhile
+        if (abort) {
+          self->AbortTransfer(it->second);
+          return;
+        }
         // May call the sink or source right away, and pause again.
         curl_easy_pause(it->second->easy, CURLPAUSE_CONT);
         if (self->closing()) return;
@@ -761,13 +769,29 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     };
   }
 
+  // Ends a running transfer now with CANCELLED: a paused transfer would
+  // otherwise only notice the abort at its next callback.
+  void AbortTransfer(Transfer* t) {
+    curl_multi_remove_handle(multi_, t->easy);
+    Unlink(t);
+    UnbindStream(t);
+    absl::Status status = absl::CancelledError(
+        absl::StrCat(t->request.method, " ", HostAndPath(t->request.url),
+                     ": aborted by the caller"));
+    if (WasRequestStarted(t->easy)) status = MarkMayHaveBeenSent(status);
+    ClientCallback done = std::move(t->done);
+    ReleaseTransfer(t);
+    in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (done) done(std::move(status));
+  }
+
   void UnbindStream(Transfer* t) {
     const std::shared_ptr<StreamControl>& control = t->request.control;
     if (control == nullptr || t->serial == 0) return;
     streaming_.erase(t->serial);
     t->serial = 0;
     absl::MutexLock lock(&control->mu_);
-    control->resume_ = nullptr;
+    control->wake_ = nullptr;
   }
 
   static size_t HeaderCallback(char* data, size_t size, size_t count,
@@ -812,17 +836,22 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
 };
 
 void StreamControl::Resume() {
-  std::function<void()> resume;
+  std::function<void(bool)> wake;
   {
     absl::MutexLock lock(&mu_);
-    resume = resume_;
+    wake = wake_;
   }
-  if (resume) resume();
+  if (wake) wake(false);
 }
 
 void StreamControl::Abort() {
   aborted_.store(true);
-  Resume();
+  std::function<void(bool)> wake;
+  {
+    absl::MutexLock lock(&mu_);
+    wake = wake_;
+  }
+  if (wake) wake(true);
 }
 
 Client::Client(boost::asio::io_context& io, ClientOptions options)

@@ -64,17 +64,17 @@ class StreamControl {
   // Thread-safe, cheap, and a no-op when the transfer is not paused, not
   // started yet or already finished.
   void Resume();
-  // Fails the request with CANCELLED at the next source or sink call (a
-  // paused transfer is woken for it). Thread-safe.
+  // Fails the request with CANCELLED: at once if it is running (the
+  // connection is closed), else when it starts. Thread-safe.
   void Abort();
   bool aborted() const { return aborted_.load(); }
 
  private:
   friend class Client;
   absl::Mutex mu_;
-  // Set by the client while the transfer runs; posts the unpause to its
-  // strand.
-  std::function<void()> resume_ ABSL_GUARDED_BY(mu_);
+  // Set by the client while the transfer runs; posts the unpause (false) or
+  // the cancellation (true) to its strand.
+  std::function<void(bool abort)> wake_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> aborted_{false};
 };
 

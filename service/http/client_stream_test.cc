@@ -299,5 +299,40 @@ TEST_F(StreamTest, PooledTransferReusedForAPlainRequestAfterStreaming) {
   EXPECT_EQ(r->status, 404);
 }
 
+TEST_F(StreamTest, AbortEndsAPausedDownloadAtOnce) {
+  auto control = std::make_shared<StreamControl>();
+  std::atomic<int> calls{0};
+  ClientRequest request;
+  request.url = Url("/download");
+  request.control = control;
+  request.body_sink = [&](absl::string_view) {
+    ++calls;
+    return false;  // never takes anything: the transfer stays paused
+  };
+  std::thread aborter([&] {
+    while (calls.load() == 0) absl::SleepFor(absl::Milliseconds(1));
+    absl::SleepFor(absl::Milliseconds(20));
+    control->Abort();
+  });
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ClientResponse> r = Run(std::move(request));
+  aborter.join();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+  // Not left to a timeout: the abort itself ends it.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_EQ(client_->in_flight(), 0u);
+}
+
+TEST_F(StreamTest, AbortBeforeStartFails) {
+  auto control = std::make_shared<StreamControl>();
+  control->Abort();
+  ClientRequest request;
+  request.url = Url("/download");
+  request.control = control;
+  request.body_sink = [](absl::string_view) { return true; };
+  absl::StatusOr<ClientResponse> r = Run(std::move(request));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled) << r.status();
+}
+
 }  // namespace
 }  // namespace wagate::http

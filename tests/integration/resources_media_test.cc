@@ -401,5 +401,69 @@ TEST(ResourcesMediaTest, GetAndDeleteReachGraphExactly) {
   EXPECT_EQ(q[1].path, "/v24.0/55");
 }
 
+// Polls until no upload or download is running (each call's reactor is gone
+// and its HTTP transfer finished).
+bool AllTransfersEnded(MediaService& media) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    if (media.stats().transfers_running == 0) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return false;
+}
+
+TEST(ResourcesMediaTest, CancelledDownloadStopsTheTransfer) {
+  HarnessOptions o;
+  o.target = Target::kFake;
+  o.media.download_buffer_bytes = 128 << 10;
+  ResourcesHarness h(o);
+  const std::string data = Pattern(12 << 20, 10);
+  h.fake().Answer(
+      "GET", "/v24.0/774", 200,
+      absl::StrCat(R"({"url":")", h.fake().base_url(),
+                   R"(/files/774","mime_type":"video/mp4",)", R"("sha256":")",
+                   Sha256Hex(data), R"(","file_size":"12582912","id":"774"})"));
+  h.fake().Answer("GET", "/files/774", 200, data, "video/mp4");
+  auto stub = v1::Media::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::DownloadMediaRequest request;
+  request.set_media_id("774");
+  auto reader = stub->DownloadMedia(&c, request);
+  v1::DownloadMediaResponse message;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(reader->Read(&message));
+  c.TryCancel();
+  while (reader->Read(&message)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(AllTransfersEnded(h.media()));
+  EXPECT_LE(h.media().stats().max_download_buffered_bytes,
+            (128u << 10) + (64u << 10));
+}
+
+TEST(ResourcesMediaTest, CancelledUploadNeverReachesGraphComplete) {
+  HarnessOptions o;
+  o.target = Target::kFake;
+  o.fake_max_body_bytes = 64 << 20;
+  ResourcesHarness h(o);
+  h.fake().Answer("POST", absl::StrCat("/v24.0/", kPhone, "/media"), 200,
+                  R"({"id":"1"})");
+  auto stub = v1::Media::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::UploadMediaResponse response;
+  auto writer = stub->UploadMedia(&c, &response);
+  v1::UploadMediaRequest first;
+  *first.mutable_metadata() = Metadata("video/mp4", 8 << 20);
+  ASSERT_TRUE(writer->Write(first));
+  for (int i = 0; i < 8; ++i) {
+    v1::UploadMediaRequest r;
+    r.set_chunk(Pattern(64 << 10, i));
+    ASSERT_TRUE(writer->Write(r));
+  }
+  c.TryCancel();
+  EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(AllTransfersEnded(h.media()));
+  EXPECT_TRUE(h.fake().requests().empty());
+}
+
 }  // namespace
 }  // namespace wagate::resources::testing
