@@ -14,6 +14,7 @@
 #include "service/common/status_macros.h"
 #include "service/events/events_service.h"
 #include "service/events/store.h"
+#include "service/graph/graph_client.h"
 #include "service/http/client.h"
 #include "service/http/server.h"
 #include "service/messaging/messaging_service.h"
@@ -22,6 +23,9 @@
 #include "service/metrics/grpc_interceptor.h"
 #include "service/metrics/registry.h"
 #include "service/metrics/route.h"
+#include "service/resources/accounts_service.h"
+#include "service/resources/phone_numbers_service.h"
+#include "service/resources/templates_service.h"
 #include "service/server/reflection_service.h"
 #include "service/server/throughput_upgrades.h"
 #include "service/server/unimplemented.h"
@@ -68,6 +72,11 @@ class Gateway::Impl {
     sender_ = std::make_unique<messaging::Sender>(io_, *graph_http_, *accounts_,
                                                   store_.get(), sender_options);
     sender_->ApplyConfiguredThroughput();
+    // The management services' Graph client (the Sender keeps its own).
+    graph::GraphClientOptions graph_options;
+    graph_options.base_url = options_.graph_base_url;
+    graph_options.api_version = options_.graph_api_version;
+    graph_ = std::make_unique<graph::GraphClient>(*graph_http_, graph_options);
     // What Meta says each number may send: the throughput level at start-up,
     // then THROUGHPUT_UPGRADE webhooks as they are stored.
     std::vector<std::string> configured;
@@ -140,6 +149,7 @@ class Gateway::Impl {
     services_.clear();
     events_ = nullptr;
     sender_.reset();
+    graph_.reset();
     graph_http_.reset();
     ingress_.reset();
     http_.reset();
@@ -271,10 +281,14 @@ class Gateway::Impl {
     interceptors.push_back(
         metrics::MakeGrpcMetricsInterceptorFactory(metrics_->grpc_requests));
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
-    services_.push_back(std::make_unique<UnimplementedTemplates>());
-    services_.push_back(std::make_unique<UnimplementedPhoneNumbers>());
+    services_.push_back(std::make_unique<resources::TemplatesService>(
+        *graph_, *accounts_, resources::TemplatesService::Options{}));
+    services_.push_back(std::make_unique<resources::PhoneNumbersService>(
+        *graph_, *accounts_, resources::PhoneNumbersService::Options{}));
     services_.push_back(std::make_unique<UnimplementedMedia>());
-    services_.push_back(std::make_unique<UnimplementedAccounts>());
+    services_.push_back(std::make_unique<resources::AccountsService>(
+        *graph_, *graph_http_, *accounts_,
+        resources::AccountsService::Options{}));
     for (auto& service : services_) builder.RegisterService(service.get());
     ASSIGN_OR_RETURN(
         reflection_,
@@ -310,6 +324,7 @@ class Gateway::Impl {
   std::unique_ptr<events::Store> store_;
   std::unique_ptr<http::Client> graph_http_;
   std::unique_ptr<messaging::Sender> sender_;
+  std::unique_ptr<graph::GraphClient> graph_;
   std::unique_ptr<ThroughputUpgrades> throughput_upgrades_;
   events::Store::ListenerId upgrades_listener_ = 0;
   std::unique_ptr<http::Server> http_;

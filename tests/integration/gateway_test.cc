@@ -127,15 +127,15 @@ TEST_F(GatewayTest, HealthIsServing) {
   }
 }
 
-TEST_F(GatewayTest, PlaceholderRpcsSayTheyAreNotImplemented) {
+TEST_F(GatewayTest, ManagementServicesAreWired) {
+  // Validation answers before any Graph call, so no Graph is needed here.
   auto stub = v1::Templates::NewStub(channel_);
   grpc::ClientContext context;
   v1::ListTemplatesRequest request;
   v1::ListTemplatesResponse response;
   grpc::Status status = stub->ListTemplates(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(),
-              HasSubstr("wagate.v1.Templates/ListTemplates"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("waba_id"));
 }
 
 TEST_F(GatewayTest, ShutdownStopsBothListeners) {
