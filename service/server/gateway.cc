@@ -26,6 +26,7 @@
 #include "service/resources/accounts_service.h"
 #include "service/resources/phone_numbers_service.h"
 #include "service/resources/templates_service.h"
+#include "service/server/access_log.h"
 #include "service/server/reflection_service.h"
 #include "service/server/throughput_upgrades.h"
 #include "service/server/unimplemented.h"
@@ -280,6 +281,7 @@ class Gateway::Impl {
         interceptors;
     interceptors.push_back(
         metrics::MakeGrpcMetricsInterceptorFactory(metrics_->grpc_requests));
+    interceptors.push_back(MakeAccessLogInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
     services_.push_back(std::make_unique<resources::TemplatesService>(
         *graph_, *accounts_, resources::TemplatesService::Options{}));

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -12,6 +13,7 @@
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "service/common/log.h"
 #include "tests/integration/util/subprocess.h"
 #include "wagate/v1/templates.grpc.pb.h"
 
@@ -111,6 +113,48 @@ TEST_F(GatewayTest, ReflectionResolvesAMessageTypeWithItsDocumentation) {
     }
   }
   EXPECT_TRUE(has_comments);
+}
+
+TEST_F(GatewayTest, CallsAreLoggedWithARequestIdEchoedToTheCaller) {
+  std::vector<std::string> lines;
+  absl::Mutex mu;
+  log::SetSinkForTesting([&](absl::string_view line) {
+    absl::MutexLock lock(&mu);
+    lines.emplace_back(line);
+  });
+  auto stub = v1::Templates::NewStub(channel_);
+  for (const char* id : {"caller-id-42", ""}) {
+    grpc::ClientContext context;
+    if (*id != '\0') context.AddMetadata("x-request-id", id);
+    v1::ListTemplatesResponse response;
+    stub->ListTemplates(&context, v1::ListTemplatesRequest(), &response);
+    auto echoed = context.GetServerInitialMetadata().find("x-request-id");
+    ASSERT_NE(echoed, context.GetServerInitialMetadata().end());
+    std::string value(echoed->second.data(), echoed->second.size());
+    if (*id != '\0') {
+      EXPECT_EQ(value, id);
+    } else {
+      EXPECT_FALSE(value.empty());
+    }
+    // The line is written as the status is sent: wait for it.
+    bool found = false;
+    for (int i = 0; i < 100 && !found; ++i) {
+      {
+        absl::MutexLock lock(&mu);
+        for (const std::string& line : lines) {
+          found = found || (line.find("\"request_id\":\"" + value + "\"") !=
+                                std::string::npos &&
+                            line.find("\"code\":\"INVALID_ARGUMENT\"") !=
+                                std::string::npos &&
+                            line.find("wagate.v1.Templates/ListTemplates") !=
+                                std::string::npos);
+        }
+      }
+      if (!found) absl::SleepFor(absl::Milliseconds(10));
+    }
+    EXPECT_TRUE(found) << value;
+  }
+  log::SetSinkForTesting(nullptr);
 }
 
 TEST_F(GatewayTest, HealthIsServing) {
