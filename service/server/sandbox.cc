@@ -73,6 +73,12 @@ Send a message (grpcurl, from another terminal):
 Watch its sent / delivered / read statuses stream back:
   grpcurl -plaintext -d '{"from_oldest":true}' GRPC wagate.v1.Events/Subscribe
 
+Or with the clients in this repository:
+  build/release/clients/cli/wagate-cli --address GRPC send --from PNID --to 16505551234 --text "Hello"
+  build/release/clients/cli/wagate-cli --address GRPC subscribe --from_oldest --limit 3
+  /usr/bin/python3 clients/python/examples/send_text.py --address GRPC --from PNID --to 16505551234 --text "Hello"
+  node clients/node/examples/subscribe.mjs --address GRPC --from-oldest --limit 3
+
 Explore the API (every field is documented):
   grpcurl -plaintext GRPC list
   grpcurl -plaintext GRPC describe wagate.v1.SendRequest
