@@ -36,6 +36,10 @@ ABSL_FLAG(std::string, phone_number_ids, "",
           "with --gateway: comma-separated numbers it serves");
 ABSL_FLAG(std::string, target_url, "",
           "webhook-max: post the envelopes to this URL only (e.g. the peer)");
+ABSL_FLAG(bool, peer, false,
+          "send-max, webhook-max: also measure the peer (whatsapp-api-js on "
+          "node, from the repository's node_modules)");
+ABSL_FLAG(std::string, peer_script, "", "path of bench/peer/peer.mjs");
 ABSL_FLAG(std::string, json, "", "write the result as JSON to this file");
 ABSL_FLAG(std::string, log_level, "warning", "gateway log level");
 
@@ -66,6 +70,8 @@ int main(int argc, char** argv) {
   flags.status_batch = absl::GetFlag(FLAGS_status_batch);
   flags.gateway_address = absl::GetFlag(FLAGS_gateway);
   flags.target_url = absl::GetFlag(FLAGS_target_url);
+  flags.peer = absl::GetFlag(FLAGS_peer);
+  flags.peer_script = absl::GetFlag(FLAGS_peer_script);
   for (absl::string_view id : absl::StrSplit(
            absl::GetFlag(FLAGS_phone_number_ids), ',', absl::SkipEmpty())) {
     flags.phone_number_ids.emplace_back(id);

@@ -1,5 +1,11 @@
 #include "bench/scenarios.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -8,10 +14,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "bench/harness.h"
 #include "emulator/webhook_payloads.h"
 #include "service/common/hmac.h"
 #include "service/common/json_writer.h"
+#include "simdjson.h"
 #include "wagate/v1/events.grpc.pb.h"
 
 namespace wagate::bench {
@@ -82,6 +90,74 @@ LoadResult EmulatorDirect(Env& env, const Load& load, int recipients) {
         R"(","type":"text","text":{"body":"Your order #4821 has shipped and will arrive on Tuesday."}})");
     return 1;
   });
+}
+
+// ------------------------------------------------------------ the peer
+
+#ifndef WAGATE_SOURCE_DIR_DEFAULT
+#define WAGATE_SOURCE_DIR_DEFAULT "."
+#endif
+
+std::string PeerScript(const ScenarioFlags& flags) {
+  return flags.peer_script.empty()
+             ? std::string(WAGATE_SOURCE_DIR_DEFAULT) + "/bench/peer/peer.mjs"
+             : flags.peer_script;
+}
+
+// Runs the peer's closed-loop sendMessage against the emulator at
+// `graph_url`; its JSON line, or an error.
+absl::StatusOr<std::string> PeerSend(const ScenarioFlags& flags,
+                                     const std::string& graph_url,
+                                     const std::vector<std::string>& numbers,
+                                     int in_flight, absl::Duration d) {
+  std::string cmd = absl::StrCat(
+      "node '", PeerScript(flags), "' send --graph ", graph_url, " --token ",
+      kToken, " --pnid ", absl::StrJoin(numbers, ","), " --seconds ",
+      absl::ToDoubleSeconds(d), " --in_flight ", in_flight);
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return absl::UnavailableError("cannot start node");
+  std::string out, line;
+  char buf[4096];
+  while (fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
+  int rc = pclose(pipe);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrCat("peer send failed: ", out));
+  }
+  return out;
+}
+
+// Parses the peer's achieved_rate and latency from its JSON line.
+bool ParsePeer(const std::string& json, double* rate, Percentiles* p) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS) return false;
+  if (doc["achieved_rate"].get(*rate) != simdjson::SUCCESS) return false;
+  simdjson::dom::element l;
+  if (doc["latency_ms"].get(l) == simdjson::SUCCESS) {
+    if (l["p50"].get(p->p50) != simdjson::SUCCESS) p->p50 = 0;
+    if (l["p90"].get(p->p90) != simdjson::SUCCESS) p->p90 = 0;
+    if (l["p99"].get(p->p99) != simdjson::SUCCESS) p->p99 = 0;
+    if (l["p999"].get(p->p999) != simdjson::SUCCESS) p->p999 = 0;
+    if (l["max"].get(p->max) != simdjson::SUCCESS) p->max = 0;
+  }
+  return true;
+}
+
+// POST /_quit with no body to 127.0.0.1:port, ignoring the answer.
+void QuitPeer(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const char kReq[] =
+        "POST /_quit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
+    (void)!write(fd, kReq, sizeof(kReq) - 1);
+    char buf[256];
+    (void)!read(fd, buf, sizeof(buf));
+  }
+  close(fd);
 }
 
 absl::StatusOr<Result> SendRate(const ScenarioFlags& flags) {
@@ -201,6 +277,22 @@ absl::StatusOr<Result> SendMax(const ScenarioFlags& flags) {
       {"rate_vs_grpc_echo", Ratio(load.achieved_rate, echo.achieved_rate)}};
   r.extra = {{"in_flight", static_cast<double>(in_flight)},
              {"numbers", static_cast<double>(numbers)}};
+  if (flags.peer && (*env)->emulator() != nullptr) {
+    // The peer sends straight to the same emulator: its client library's
+    // cost against the gateway's whole send path.
+    absl::StatusOr<std::string> out =
+        PeerSend(flags, (*env)->graph_url(), ids, std::min(in_flight, 64), ref);
+    double rate = 0;
+    Percentiles p;
+    if (!out.ok()) return out.status();
+    if (!ParsePeer(*out, &rate, &p)) {
+      return absl::UnavailableError(absl::StrCat("peer output: ", *out));
+    }
+    r.references.push_back({"peer_whatsapp_api_js", rate});
+    r.reference_latency.push_back({"peer_whatsapp_api_js", p});
+    r.ratios.push_back(
+        {"rate_vs_peer_whatsapp_api_js", Ratio(load.achieved_rate, rate)});
+  }
   r.notes = "closed loop; latency from call start";
   (*env)->Stop();
   return r;
@@ -265,6 +357,37 @@ LoadResult PostWebhooks(const std::string& url, const Load& load,
       });
 }
 
+// The peer's webhook handler fed the same envelopes for `load`.
+absl::StatusOr<LoadResult> PeerWebhook(const ScenarioFlags& flags,
+                                       const Load& load) {
+  std::string cmd = absl::StrCat("node '", PeerScript(flags),
+                                 "' webhook --secret ", kAppSecret);
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return absl::UnavailableError("cannot start node");
+  char buf[4096];
+  int port = 0;
+  if (fgets(buf, sizeof(buf), pipe) != nullptr) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    int64_t p = 0;
+    if (parser.parse(std::string(buf)).get(doc) == simdjson::SUCCESS &&
+        doc["port"].get(p) == simdjson::SUCCESS) {
+      port = static_cast<int>(p);
+    }
+  }
+  if (port == 0) {
+    pclose(pipe);
+    return absl::UnavailableError(absl::StrCat("peer webhook: ", buf));
+  }
+  LoadResult r = PostWebhooks(
+      absl::StrCat("http://127.0.0.1:", port, "/webhook"), load, flags);
+  QuitPeer(port);
+  while (fgets(buf, sizeof(buf), pipe) != nullptr) {
+  }
+  pclose(pipe);
+  return r;
+}
+
 absl::StatusOr<Result> WebhookMax(const ScenarioFlags& flags) {
   const int connections = flags.connections;
   const Load ref_load = Load::Closed(connections, RefDuration(flags));
@@ -303,6 +426,20 @@ absl::StatusOr<Result> WebhookMax(const ScenarioFlags& flags) {
              {"events_per_envelope",
               Ratio(mine.weight_ok, static_cast<double>(mine.ok))},
              {"connections", static_cast<double>(connections)}};
+  if (flags.peer) {
+    absl::StatusOr<LoadResult> peer = PeerWebhook(flags, ref_load);
+    if (!peer.ok()) return peer.status();
+    r.references.push_back(
+        {"peer_whatsapp_api_js", peer->achieved_weight_rate});
+    r.reference_latency.push_back(
+        {"peer_whatsapp_api_js", Percentiles::Of(peer->latency)});
+    r.ratios.push_back({"rate_vs_peer_whatsapp_api_js",
+                        Ratio(mine.achieved_rate, peer->achieved_rate)});
+    for (const auto& [code, n] : peer->errors) {
+      r.extra.push_back(
+          {absl::StrCat("peer_errors_", code), static_cast<double>(n)});
+    }
+  }
   r.notes =
       "closed loop; mix: 1 status, a batch of status_batch statuses, 1 "
       "inbound text, 5 inbound texts; an envelope counts when answered 200 "

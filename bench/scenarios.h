@@ -35,6 +35,8 @@ struct ScenarioFlags {
   int webhook_batch = 1;
   int status_batch = 20;        // webhook-max: statuses per batched envelope
   std::string gateway_address;  // external gateway (gRPC host:port)
+  bool peer = false;            // also measure whatsapp-api-js (needs node)
+  std::string peer_script;      // default: <source>/bench/peer/peer.mjs
   std::string target_url;  // webhook-max: post to this URL instead (a peer)
   std::vector<std::string> phone_number_ids;
 };
