@@ -1,0 +1,298 @@
+#include "service/auth/authorized_services.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/common/log.h"
+
+namespace wagate::auth {
+namespace {
+
+template <typename Response>
+class RejectWriter : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit RejectWriter(grpc::Status status) {
+    this->Finish(std::move(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+template <typename Request>
+class RejectReader : public grpc::ServerReadReactor<Request> {
+ public:
+  explicit RejectReader(grpc::Status status) {
+    this->Finish(std::move(status));
+  }
+  void OnDone() override { delete this; }
+};
+
+template <typename Request, typename Response>
+class RejectBidi : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  explicit RejectBidi(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+// Logs a refusal by client name (never the key) and returns it.
+absl::Status Refused(absl::Status status, const std::string& client,
+                     const char* service, const char* rpc) {
+  log::Info("auth", "call refused",
+            {{"client", client.empty() ? "(no valid key)" : client},
+             {"service", service},
+             {"rpc", rpc},
+             {"code", absl::StatusCodeToString(status.code())}});
+  return status;
+}
+
+// Authenticates the call and checks the service; on success `*principal`
+// is the caller.
+absl::Status Authorize(const ApiKeys& keys,
+                       grpc::CallbackServerContext* context,
+                       const char* service, const char* rpc,
+                       Principal* principal) {
+  absl::StatusOr<Principal> who = keys.Authenticate(*context);
+  if (!who.ok()) return Refused(who.status(), "", service, rpc);
+  *principal = *std::move(who);
+  absl::Status allowed = principal->CheckService(service);
+  if (!allowed.ok()) return Refused(allowed, principal->name(), service, rpc);
+  return absl::OkStatus();
+}
+
+enum class Id { kNone, kPhoneNumber, kPhoneNumberIfSet, kWaba };
+
+absl::Status AuthorizeId(const ApiKeys& keys,
+                         grpc::CallbackServerContext* context,
+                         const char* service, const char* rpc, Id kind,
+                         const std::string& id) {
+  Principal principal;
+  absl::Status status = Authorize(keys, context, service, rpc, &principal);
+  if (!status.ok()) return status;
+  switch (kind) {
+    case Id::kNone:
+      break;
+    case Id::kPhoneNumberIfSet:
+      if (id.empty()) break;
+      status = principal.CheckPhoneNumber(id);
+      break;
+    case Id::kPhoneNumber:
+      status = principal.CheckPhoneNumber(id);
+      break;
+    case Id::kWaba:
+      status = principal.CheckWaba(id);
+      break;
+  }
+  if (!status.ok()) return Refused(status, principal.name(), service, rpc);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* RejectUnary(grpc::CallbackServerContext* context,
+                                      const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+PhoneNumberCheck MakePhoneNumberCheck(std::shared_ptr<const ApiKeys> keys) {
+  return [keys = std::move(keys)](grpc::CallbackServerContext* context,
+                                  const std::string& phone_number_id) {
+    absl::StatusOr<Principal> who = PrincipalFor(*keys, *context);
+    if (!who.ok()) return who.status();
+    return who->CheckPhoneNumber(phone_number_id);
+  };
+}
+
+// One unary RPC: check, then delegate with the same context.
+#define WAGATE_AUTH_UNARY(Class, Service, Rpc, kind, field)                  \
+  grpc::ServerUnaryReactor* Class::Rpc(grpc::CallbackServerContext* context, \
+                                       const v1::Rpc##Request* request,      \
+                                       v1::Rpc##Response* response) {        \
+    absl::Status status =                                                    \
+        AuthorizeId(*keys_, context, Service, #Rpc, kind, request->field()); \
+    if (!status.ok()) return RejectUnary(context, status);                   \
+    return inner_->Rpc(context, request, response);                          \
+  }
+
+// ---- Messaging
+
+AuthorizedMessaging::AuthorizedMessaging(
+    std::shared_ptr<const ApiKeys> keys,
+    std::unique_ptr<v1::Messaging::CallbackService> inner)
+    : keys_(std::move(keys)), inner_(std::move(inner)) {}
+
+WAGATE_AUTH_UNARY(AuthorizedMessaging, kMessagingService, Send,
+                  Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedMessaging, kMessagingService, MarkRead,
+                  Id::kPhoneNumber, phone_number_id)
+
+grpc::ServerBidiReactor<v1::SendRequest, v1::SendResult>*
+AuthorizedMessaging::SendStream(grpc::CallbackServerContext* context) {
+  Principal principal;
+  absl::Status status =
+      Authorize(*keys_, context, kMessagingService, "SendStream", &principal);
+  if (!status.ok()) {
+    return new RejectBidi<v1::SendRequest, v1::SendResult>(
+        ToGrpcStatus(status));
+  }
+  return inner_->SendStream(context);
+}
+
+// ---- Events
+
+AuthorizedEvents::AuthorizedEvents(
+    std::shared_ptr<const ApiKeys> keys,
+    std::unique_ptr<v1::Events::CallbackService> inner)
+    : keys_(std::move(keys)), inner_(std::move(inner)) {}
+
+grpc::ServerWriteReactor<v1::Event>* AuthorizedEvents::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  Principal principal;
+  absl::Status status =
+      Authorize(*keys_, context, kEventsService, "Subscribe", &principal);
+  if (!status.ok()) {
+    return new RejectWriter<v1::Event>(ToGrpcStatus(status));
+  }
+  v1::SubscribeRequest scoped = *request;
+  if (!principal.AllNumbers()) {
+    if (scoped.phone_number_ids().empty()) {
+      for (std::string& number : principal.PhoneNumbers()) {
+        scoped.add_phone_number_ids(std::move(number));
+      }
+      if (scoped.phone_number_ids().empty()) {
+        status = absl::PermissionDeniedError(
+            absl::StrCat("client \"", principal.name(),
+                         "\" has no phone number in scope to subscribe to"));
+      }
+    }
+    for (const std::string& number : scoped.phone_number_ids()) {
+      if (!status.ok()) break;
+      status = principal.CheckPhoneNumber(number);
+    }
+    if (!status.ok()) {
+      return new RejectWriter<v1::Event>(ToGrpcStatus(
+          Refused(status, principal.name(), kEventsService, "Subscribe")));
+    }
+  }
+  if (!principal.anonymous() && !scoped.group().empty()) {
+    scoped.set_group(absl::StrCat(principal.name(), "/", scoped.group()));
+  }
+  return inner_->Subscribe(context, &scoped);
+}
+
+grpc::ServerUnaryReactor* AuthorizedEvents::Ack(
+    grpc::CallbackServerContext* context, const v1::AckRequest* request,
+    v1::AckResponse* response) {
+  Principal principal;
+  absl::Status status =
+      Authorize(*keys_, context, kEventsService, "Ack", &principal);
+  if (!status.ok()) return RejectUnary(context, status);
+  if (principal.anonymous() || request->group().empty()) {
+    return inner_->Ack(context, request, response);
+  }
+  v1::AckRequest scoped = *request;
+  scoped.set_group(absl::StrCat(principal.name(), "/", scoped.group()));
+  return inner_->Ack(context, &scoped, response);
+}
+
+// ---- Templates
+
+AuthorizedTemplates::AuthorizedTemplates(
+    std::shared_ptr<const ApiKeys> keys,
+    std::unique_ptr<v1::Templates::CallbackService> inner)
+    : keys_(std::move(keys)), inner_(std::move(inner)) {}
+
+WAGATE_AUTH_UNARY(AuthorizedTemplates, kTemplatesService, ListTemplates,
+                  Id::kWaba, waba_id)
+WAGATE_AUTH_UNARY(AuthorizedTemplates, kTemplatesService, GetTemplate,
+                  Id::kWaba, waba_id)
+WAGATE_AUTH_UNARY(AuthorizedTemplates, kTemplatesService, CreateTemplate,
+                  Id::kWaba, waba_id)
+WAGATE_AUTH_UNARY(AuthorizedTemplates, kTemplatesService, UpdateTemplate,
+                  Id::kWaba, waba_id)
+WAGATE_AUTH_UNARY(AuthorizedTemplates, kTemplatesService, DeleteTemplate,
+                  Id::kWaba, waba_id)
+
+// ---- PhoneNumbers
+
+AuthorizedPhoneNumbers::AuthorizedPhoneNumbers(
+    std::shared_ptr<const ApiKeys> keys,
+    std::unique_ptr<v1::PhoneNumbers::CallbackService> inner)
+    : keys_(std::move(keys)), inner_(std::move(inner)) {}
+
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService,
+                  ListPhoneNumbers, Id::kWaba, waba_id)
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService, GetPhoneNumber,
+                  Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService,
+                  RegisterPhoneNumber, Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService,
+                  DeregisterPhoneNumber, Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService,
+                  RequestVerificationCode, Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService, VerifyCode,
+                  Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService,
+                  GetBusinessProfile, Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedPhoneNumbers, kPhoneNumbersService,
+                  UpdateBusinessProfile, Id::kPhoneNumber, phone_number_id)
+
+// ---- Media
+
+AuthorizedMedia::AuthorizedMedia(
+    std::shared_ptr<const ApiKeys> keys,
+    std::unique_ptr<v1::Media::CallbackService> inner)
+    : keys_(std::move(keys)), inner_(std::move(inner)) {}
+
+grpc::ServerReadReactor<v1::UploadMediaRequest>* AuthorizedMedia::UploadMedia(
+    grpc::CallbackServerContext* context, v1::UploadMediaResponse* response) {
+  Principal principal;
+  absl::Status status =
+      Authorize(*keys_, context, kMediaService, "UploadMedia", &principal);
+  if (!status.ok()) {
+    return new RejectReader<v1::UploadMediaRequest>(ToGrpcStatus(status));
+  }
+  return inner_->UploadMedia(context, response);
+}
+
+WAGATE_AUTH_UNARY(AuthorizedMedia, kMediaService, GetMedia,
+                  Id::kPhoneNumberIfSet, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedMedia, kMediaService, DeleteMedia,
+                  Id::kPhoneNumberIfSet, phone_number_id)
+
+grpc::ServerWriteReactor<v1::DownloadMediaResponse>*
+AuthorizedMedia::DownloadMedia(grpc::CallbackServerContext* context,
+                               const v1::DownloadMediaRequest* request) {
+  absl::Status status =
+      AuthorizeId(*keys_, context, kMediaService, "DownloadMedia",
+                  Id::kPhoneNumberIfSet, request->phone_number_id());
+  if (!status.ok()) {
+    return new RejectWriter<v1::DownloadMediaResponse>(ToGrpcStatus(status));
+  }
+  return inner_->DownloadMedia(context, request);
+}
+
+// ---- Accounts
+
+AuthorizedAccounts::AuthorizedAccounts(
+    std::shared_ptr<const ApiKeys> keys,
+    std::unique_ptr<v1::Accounts::CallbackService> inner)
+    : keys_(std::move(keys)), inner_(std::move(inner)) {}
+
+WAGATE_AUTH_UNARY(AuthorizedAccounts, kAccountsService, SubscribeApp, Id::kWaba,
+                  waba_id)
+WAGATE_AUTH_UNARY(AuthorizedAccounts, kAccountsService, UnsubscribeApp,
+                  Id::kWaba, waba_id)
+WAGATE_AUTH_UNARY(AuthorizedAccounts, kAccountsService, ListSubscribedApps,
+                  Id::kWaba, waba_id)
+WAGATE_AUTH_UNARY(AuthorizedAccounts, kAccountsService, BlockUsers,
+                  Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedAccounts, kAccountsService, UnblockUsers,
+                  Id::kPhoneNumber, phone_number_id)
+WAGATE_AUTH_UNARY(AuthorizedAccounts, kAccountsService, ListBlockedUsers,
+                  Id::kPhoneNumber, phone_number_id)
+
+#undef WAGATE_AUTH_UNARY
+
+}  // namespace wagate::auth
