@@ -113,6 +113,8 @@ struct HarnessOptions {
   // Multi-account config serving only kWaba / kPhone (else single account).
   bool multi_account = false;
   size_t fake_max_body_bytes = 4 << 20;
+  // Emulator only: send its webhooks to a recorder (webhook_bodies()).
+  bool record_webhooks = false;
   MediaService::Options media;
 };
 
@@ -122,8 +124,26 @@ class ResourcesHarness {
       : guard_(io_.get_executor()) {
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     std::string base_url;
+    if (options.record_webhooks) {
+      webhooks_ = std::make_unique<http::Server>(io_, http::ServerOptions{});
+      webhooks_->Handle("POST", "/webhook",
+                        [this](http::Request req, http::Responder respond) {
+                          {
+                            absl::MutexLock lock(&webhook_mu_);
+                            webhook_bodies_.push_back(std::move(req.body));
+                          }
+                          respond(http::TextResponse(200, "ok"));
+                        });
+      absl::Status s = webhooks_->Listen("127.0.0.1:0");
+      EXPECT_TRUE(s.ok()) << s;
+    }
     if (options.target == Target::kEmulator) {
       emulator::EmulatorOptions eo;
+      if (webhooks_ != nullptr) {
+        eo.webhook_url =
+            absl::StrCat("http://127.0.0.1:", webhooks_->port(), "/webhook");
+        eo.app_secret = "app-secret";
+      }
       eo.address = "127.0.0.1:0";
       eo.access_tokens = {kToken};
       eo.waba_id = kWaba;
@@ -185,6 +205,7 @@ class ResourcesHarness {
     server_.reset();
     if (emulator_) emulator_->Stop();
     if (fake_) fake_->Stop();
+    if (webhooks_) webhooks_->Stop();
     http_.reset();
     guard_.reset();
     io_.stop();
@@ -195,6 +216,10 @@ class ResourcesHarness {
   emulator::Emulator& emulator() { return *emulator_; }
   FakeGraph& fake() { return *fake_; }
   MediaService& media() { return *media_; }
+  std::vector<std::string> webhook_bodies() {
+    absl::MutexLock lock(&webhook_mu_);
+    return webhook_bodies_;
+  }
   boost::asio::io_context& io() { return io_; }
 
  private:
@@ -202,6 +227,9 @@ class ResourcesHarness {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       guard_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<http::Server> webhooks_;
+  absl::Mutex webhook_mu_;
+  std::vector<std::string> webhook_bodies_ ABSL_GUARDED_BY(webhook_mu_);
   std::unique_ptr<emulator::Emulator> emulator_;
   std::unique_ptr<FakeGraph> fake_;
   std::unique_ptr<http::Client> http_;

@@ -2,6 +2,7 @@
 // errors) and a recording fake Graph (exact method, path, query and body).
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -332,6 +333,29 @@ TEST(ResourcesTemplatesTest, GraphErrorsKeepTheirDetails) {
   EXPECT_EQ(e->error_subcode(), 2388024);
   EXPECT_EQ(e->fbtrace_id(), "AbC");
   EXPECT_EQ(e->http_status(), 400);
+}
+
+TEST(ResourcesTemplatesTest, ApprovalOfACreatedTemplateIsAnnouncedByWebhook) {
+  ResourcesHarness h({.record_webhooks = true});
+  auto stub = v1::Templates::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::CreateTemplateResponse created;
+  ASSERT_TRUE(
+      stub->CreateTemplate(&c, NewTemplate("webhook_watch"), &created).ok());
+  // The gateway's webhook ingress turns this into a template_status event
+  // on Events.Subscribe; here the emulator's side of that chain.
+  bool seen = false;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!seen && absl::Now() < give_up) {
+    for (const std::string& body : h.webhook_bodies()) {
+      seen =
+          seen || (absl::StrContains(body, "message_template_status_update") &&
+                   absl::StrContains(body, "APPROVED") &&
+                   absl::StrContains(body, created.id()));
+    }
+    if (!seen) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace
