@@ -142,16 +142,18 @@ class MediaService::UploadReactor
       absl::ReleasableMutexLock lock(&mu_);
       received_ += static_cast<int64_t>(chunk.size());
       if (received_ > limit_) {
-        lock.Release();
-        Fail(LocalError(absl::InvalidArgumentError(
+        std::string message =
             absl::StrCat("chunk: the file exceeds the ", limit_,
-                         "-byte limit for ", kind_, " files"))));
+                         "-byte limit for ", kind_, " files");
+        lock.Release();
+        Fail(LocalError(absl::InvalidArgumentError(message)));
         return;
       }
       if (declared_ > 0 && received_ > declared_) {
+        std::string message = absl::StrCat(
+            "chunk: more bytes than metadata.size_bytes (", declared_, ")");
         lock.Release();
-        Fail(LocalError(absl::InvalidArgumentError(absl::StrCat(
-            "chunk: more bytes than metadata.size_bytes (", declared_, ")"))));
+        Fail(LocalError(absl::InvalidArgumentError(message)));
         return;
       }
       buffered_ += chunk.size();
@@ -240,12 +242,14 @@ class MediaService::UploadReactor
       reading_ = true;
     }
     request_.Clear();
+    // Read on before sending: a request failing at once finishes the call,
+    // and no read should start after that.
+    StartRead(&request_);
     service_->http_.Send(std::move(request),
                          [this, token = *std::move(token)](
                              absl::StatusOr<http::ClientResponse> r) mutable {
                            OnHttpDone(std::move(r), token);
                          });
-    StartRead(&request_);
   }
 
   // Called by curl (on its strand) for the next bytes of the body.
