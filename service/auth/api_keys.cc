@@ -1,5 +1,6 @@
 #include "service/auth/api_keys.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 
 namespace wagate::auth {
 namespace {
@@ -241,6 +243,36 @@ absl::StatusOr<Principal> ApiKeys::Authenticate(
 absl::StatusOr<Principal> PrincipalFor(const ApiKeys& keys,
                                        const grpc::ServerContextBase& context) {
   return keys.Authenticate(context);
+}
+
+bool IsLoopbackAddress(absl::string_view address) {
+  if (absl::StartsWith(address, "unix:") ||
+      absl::StartsWith(address, "unix-abstract:")) {
+    return true;
+  }
+  absl::ConsumePrefix(&address, "ipv4:");
+  absl::ConsumePrefix(&address, "ipv6:");
+  absl::string_view host;
+  if (absl::StartsWith(address, "[")) {
+    size_t close = address.find(']');
+    if (close == absl::string_view::npos) return false;
+    host = address.substr(1, close - 1);
+  } else {
+    size_t colon = address.rfind(':');
+    host =
+        colon == absl::string_view::npos ? address : address.substr(0, colon);
+  }
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  std::string text(host);
+  unsigned char v4[4];
+  if (inet_pton(AF_INET, text.c_str(), v4) == 1) return v4[0] == 127;
+  unsigned char v6[16];
+  if (inet_pton(AF_INET6, text.c_str(), v6) == 1) {
+    static const unsigned char kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                                 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::equal(v6, v6 + 16, kLoopback6);
+  }
+  return false;
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {

@@ -120,6 +120,11 @@ class ApiKeys {
 absl::StatusOr<Principal> PrincipalFor(const ApiKeys& keys,
                                        const grpc::ServerContextBase& context);
 
+// True when a gRPC listening address ("host:port", "[v6]:port", "unix:...")
+// accepts only local connections: 127.0.0.0/8, ::1, localhost or a Unix
+// socket. Without client keys the gateway listens only on such addresses.
+bool IsLoopbackAddress(absl::string_view address);
+
 // absl::Status → grpc::Status, code and message kept.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 

@@ -237,5 +237,18 @@ TEST(ApiKeysTest, UppercaseHexDigestIsAccepted) {
   EXPECT_TRUE((*keys)->Authenticate(&header).ok());
 }
 
+TEST(IsLoopbackAddressTest, OnlyLocalAddresses) {
+  for (const char* address :
+       {"127.0.0.1:50051", "127.1.2.3:0", "localhost:50051", "LOCALHOST:1",
+        "[::1]:50051", "ipv4:127.0.0.1:1", "unix:/tmp/wagate.sock"}) {
+    EXPECT_TRUE(IsLoopbackAddress(address)) << address;
+  }
+  for (const char* address :
+       {"0.0.0.0:50051", "[::]:50051", ":50051", "10.0.0.1:50051",
+        "example.com:50051", "128.0.0.1:1", "[::2]:1", "localhost.evil:1"}) {
+    EXPECT_FALSE(IsLoopbackAddress(address)) << address;
+  }
+}
+
 }  // namespace
 }  // namespace wagate::auth

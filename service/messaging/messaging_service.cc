@@ -65,7 +65,9 @@ class MessagingService::StreamReactor
     : public grpc::ServerBidiReactor<v1::SendRequest, v1::SendResult> {
  public:
   StreamReactor(MessagingService* service, grpc::CallbackServerContext* context)
-      : service_(service), stream_deadline_(DeadlineOf(*context)) {
+      : service_(service),
+        context_(context),
+        stream_deadline_(DeadlineOf(*context)) {
     ++service_->streams_open_;
     reading_ = true;
     StartRead(&request_);
@@ -93,6 +95,19 @@ class MessagingService::StreamReactor
       ++unfinished_;
     }
     InFlight(1);
+    if (service_->options_.stream_item_check) {
+      absl::Status allowed = service_->options_.stream_item_check(
+          context_, request.phone_number_id());
+      if (!allowed.ok()) {
+        SendOutcome refused;
+        refused.status =
+            grpc::Status(static_cast<grpc::StatusCode>(allowed.code()),
+                         std::string(allowed.message()));
+        OnResult(index, key, std::move(refused));
+        MaybeRead();
+        return;
+      }
+    }
     const absl::Time deadline =
         std::min(stream_deadline_,
                  absl::Now() + service_->options_.stream_request_timeout);
@@ -221,6 +236,7 @@ class MessagingService::StreamReactor
   }
 
   MessagingService* const service_;
+  grpc::CallbackServerContext* const context_;
   const absl::Time stream_deadline_;
   // Only touched by OnReadDone (one read outstanding at a time).
   v1::SendRequest request_;

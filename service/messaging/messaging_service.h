@@ -25,6 +25,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -50,6 +52,12 @@ class MessagingService final : public wagate::v1::Messaging::CallbackService {
     absl::Duration stream_request_timeout = absl::Minutes(2);
     // wagate_send_stream_backlog goes here; null: nowhere.
     metrics::GatewayMetrics* metrics = nullptr;
+    // Checks each SendStream item's phone_number_id before it is sent (the
+    // caller's scope, see service/auth): a non-OK status becomes that item's
+    // result and the item is not sent. Null: no check.
+    std::function<absl::Status(grpc::CallbackServerContext*,
+                               const std::string& phone_number_id)>
+        stream_item_check;
   };
 
   MessagingService(Sender& sender, Options options);

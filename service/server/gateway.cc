@@ -10,6 +10,8 @@
 #include "boost/asio/io_context.hpp"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "service/auth/api_keys.h"
+#include "service/auth/authorized_services.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/events/events_service.h"
@@ -46,6 +48,21 @@ class Gateway::Impl {
     ASSIGN_OR_RETURN(config::Accounts accounts,
                      config::Accounts::Create(options_.config, options_.env));
     accounts_ = std::make_unique<config::Accounts>(std::move(accounts));
+    // Client keys and scopes; without any, gRPC is for this host only.
+    ASSIGN_OR_RETURN(api_keys_,
+                     auth::ApiKeys::Create(options_.config, *accounts_));
+    if (!api_keys_->enabled() &&
+        !auth::IsLoopbackAddress(options_.grpc_address)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--grpc_address ", options_.grpc_address,
+          " is not a loopback address and no client API keys are configured: "
+          "add `clients` (name, api_key_sha256, scopes) to the config file, "
+          "or listen on 127.0.0.1, [::1] or localhost"));
+    }
+    if (api_keys_->enabled()) {
+      log::Info("auth", "client API keys required",
+                {{"clients", std::to_string(options_.config.clients_size())}});
+    }
 
     events::StoreOptions store_options;
     if (options_.config.has_retention()) {
@@ -270,11 +287,19 @@ class Gateway::Impl {
     }
     messaging::MessagingService::Options messaging_options;
     messaging_options.metrics = metrics_;
-    services_.push_back(std::make_unique<messaging::MessagingService>(
-        *sender_, messaging_options));
+    if (api_keys_->enabled()) {
+      messaging_options.stream_item_check =
+          auth::MakePhoneNumberCheck(api_keys_);
+    }
+    // Every wagate.v1 service behind its auth decorator (keys and scopes);
+    // health and reflection stay open.
+    services_.push_back(std::make_unique<auth::AuthorizedMessaging>(
+        api_keys_, std::make_unique<messaging::MessagingService>(
+                       *sender_, messaging_options)));
     events_ =
         new events::EventsService(store_.get(), events::EventsServiceOptions{});
-    services_.push_back(std::unique_ptr<grpc::Service>(events_));
+    services_.push_back(std::make_unique<auth::AuthorizedEvents>(
+        api_keys_, std::unique_ptr<v1::Events::CallbackService>(events_)));
     ObserveEvents();
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
@@ -283,14 +308,20 @@ class Gateway::Impl {
         metrics::MakeGrpcMetricsInterceptorFactory(metrics_->grpc_requests));
     interceptors.push_back(MakeAccessLogInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
-    services_.push_back(std::make_unique<resources::TemplatesService>(
-        *graph_, *accounts_, resources::TemplatesService::Options{}));
-    services_.push_back(std::make_unique<resources::PhoneNumbersService>(
-        *graph_, *accounts_, resources::PhoneNumbersService::Options{}));
-    services_.push_back(std::make_unique<UnimplementedMedia>());
-    services_.push_back(std::make_unique<resources::AccountsService>(
-        *graph_, *graph_http_, *accounts_,
-        resources::AccountsService::Options{}));
+    services_.push_back(std::make_unique<auth::AuthorizedTemplates>(
+        api_keys_,
+        std::make_unique<resources::TemplatesService>(
+            *graph_, *accounts_, resources::TemplatesService::Options{})));
+    services_.push_back(std::make_unique<auth::AuthorizedPhoneNumbers>(
+        api_keys_,
+        std::make_unique<resources::PhoneNumbersService>(
+            *graph_, *accounts_, resources::PhoneNumbersService::Options{})));
+    services_.push_back(std::make_unique<auth::AuthorizedMedia>(
+        api_keys_, std::make_unique<UnimplementedMedia>()));
+    services_.push_back(std::make_unique<auth::AuthorizedAccounts>(
+        api_keys_, std::make_unique<resources::AccountsService>(
+                       *graph_, *graph_http_, *accounts_,
+                       resources::AccountsService::Options{})));
     for (auto& service : services_) builder.RegisterService(service.get());
     ASSIGN_OR_RETURN(
         reflection_,
@@ -323,6 +354,7 @@ class Gateway::Impl {
       work_;
   std::vector<std::thread> io_threads_;
   std::unique_ptr<config::Accounts> accounts_;
+  std::shared_ptr<const auth::ApiKeys> api_keys_;
   std::unique_ptr<events::Store> store_;
   std::unique_ptr<http::Client> graph_http_;
   std::unique_ptr<messaging::Sender> sender_;
@@ -332,7 +364,7 @@ class Gateway::Impl {
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<webhook::Ingress> ingress_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
-  events::EventsService* events_ = nullptr;  // owned by services_
+  events::EventsService* events_ = nullptr;  // owned by its decorator
   events::Store::ListenerId stored_listener_ = 0;
   metrics::GatewayMetrics* const metrics_ = &metrics::GatewayMetrics::Global();
   std::unique_ptr<ReflectionService> reflection_;
