@@ -12,6 +12,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "service/auth/api_keys.h"
 #include "service/auth/authorized_services.h"
+#include "service/auth/tls.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
 #include "service/events/events_service.h"
@@ -274,8 +275,16 @@ class Gateway::Impl {
   absl::Status StartGrpc() {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options_.grpc_address,
-                             grpc::InsecureServerCredentials(), &grpc_port_);
+    // Plaintext, TLS or mTLS per the config's tls.grpc.
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                     auth::GrpcServerCredentials(options_.config.tls().grpc()));
+    if (auth::GrpcTlsEnabled(options_.config.tls().grpc())) {
+      log::Info("auth", "gRPC TLS on",
+                {{"mtls", options_.config.tls().grpc().client_ca_file().empty()
+                              ? "false"
+                              : "true"}});
+    }
+    builder.AddListeningPort(options_.grpc_address, credentials, &grpc_port_);
     const auto& limits = options_.config.limits();
     if (limits.grpc_max_message_bytes() > 0) {
       builder.SetMaxReceiveMessageSize(limits.grpc_max_message_bytes());
