@@ -82,7 +82,8 @@ absl::Status ValidateConfig(const v1::Config& config) {
       if (!numbers.insert(number.id()).second) {
         return KeyError(nkey + ".id", "phone number listed twice");
       }
-      if (number.throughput_mps() < 0 || number.throughput_mps() > 10000) {
+      // Written so that NaN (which protobuf's JSON parser accepts) fails.
+      if (!(number.throughput_mps() >= 0 && number.throughput_mps() <= 10000)) {
         return KeyError(nkey + ".throughput_mps",
                         "must be between 0 (default: 80) and 10000");
       }

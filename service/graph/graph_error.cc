@@ -1,6 +1,7 @@
 #include "service/graph/graph_error.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -159,15 +160,19 @@ int ReadInt(simdjson::dom::element e) {
   int64_t i;
   if (e.get_int64().get(i) == simdjson::SUCCESS) return static_cast<int>(i);
   double d;
-  if (e.get_double().get(d) == simdjson::SUCCESS) return static_cast<int>(d);
+  if (e.get_double().get(d) == simdjson::SUCCESS) {
+    // Outside int's range (or NaN) the cast is undefined: not a usable code.
+    return d > INT_MIN - 1.0 && d < INT_MAX + 1.0 ? static_cast<int>(d) : 0;
+  }
   std::string_view s;
   if (e.get_string().get(s) == simdjson::SUCCESS) {
-    int v = 0;
+    int64_t v = 0;
     for (char c : s) {
       if (c < '0' || c > '9') return 0;
       v = v * 10 + (c - '0');
+      if (v > INT_MAX) return 0;  // would overflow; no Graph code is that big
     }
-    return v;
+    return static_cast<int>(v);
   }
   return 0;
 }

@@ -49,8 +49,10 @@ int64_t JsonObject::GetInt(absl::string_view key) const {
     return static_cast<int64_t>(u);
   }
   double d;
-  if (e.get_double().get(d) == simdjson::SUCCESS)
-    return static_cast<int64_t>(d);
+  if (e.get_double().get(d) == simdjson::SUCCESS) {
+    // Outside int64's range (or NaN) the cast is undefined.
+    return d > -9.2e18 && d < 9.2e18 ? static_cast<int64_t>(d) : 0;
+  }
   std::string_view s;
   if (e.get_string().get(s) == simdjson::SUCCESS &&
       absl::SimpleAtoi(absl::string_view(s.data(), s.size()), &i)) {

@@ -3,6 +3,7 @@
 // error, never crash on it. A config that parses must also survive being
 // printed back to JSON and parsed again (what an operator tool that rewrites
 // the file would do).
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -30,6 +31,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   Check(wagate::config::ValidateConfig(*config).ok());
+  // What the pacer is given must be a real rate (NaN once got through).
+  for (const auto& account : config->accounts()) {
+    for (const auto& number : account.phone_numbers()) {
+      Check(std::isfinite(number.throughput_mps()));
+    }
+  }
   std::string printed;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
