@@ -35,6 +35,8 @@ fi
 # find anything, and no parser here behaves differently past 64 KB.
 declare -A MAX_LEN=([webhook_parser]=65536 [graph_answer]=65536
                     [config]=16384 [http_request]=16384)
+declare -A DICT=([webhook_parser]=json [graph_answer]=json [config]=json
+                 [http_request]=http)
 
 # Objects do not depend on the build directory's name (ccache's base_dir makes
 # paths relative), so let builds in different directories share them.
@@ -58,6 +60,7 @@ for name in "${harnesses[@]}"; do
   if ! "$build/tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -timeout=10 \
       -max_len="${MAX_LEN[$name]:-65536}" -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" \
+      -dict="$src/tests/fuzz/${DICT[$name]}.dict" \
       ${WAGATE_FUZZ_ARGS:-} "$work" "${seeds[@]}" >"$build/$name.log" 2>&1; then
     failed+=("$name")
     tail -n 60 "$build/$name.log"
