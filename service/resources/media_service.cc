@@ -105,6 +105,7 @@ class MediaService::UploadReactor
   UploadReactor(MediaService* service, grpc::CallbackServerContext* context,
                 v1::UploadMediaResponse* response)
       : service_(service),
+        context_(context),
         response_(response),
         deadline_(DeadlineOf(*context)),
         control_(std::make_shared<http::StreamControl>()) {
@@ -185,6 +186,15 @@ class MediaService::UploadReactor
     if (!valid.ok()) {
       Fail(LocalError(valid));
       return;
+    }
+    if (service_->options_.upload_check) {
+      absl::Status allowed =
+          service_->options_.upload_check(context_, m.phone_number_id());
+      if (!allowed.ok()) {
+        Fail(grpc::Status(static_cast<grpc::StatusCode>(allowed.code()),
+                          std::string(allowed.message())));
+        return;
+      }
     }
     absl::StatusOr<std::string> token =
         PhoneToken(service_->accounts_, m.phone_number_id());
@@ -382,6 +392,7 @@ class MediaService::UploadReactor
   enum class Phase { kPreamble, kFile, kEpilogue };
 
   MediaService* const service_;
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
   v1::UploadMediaResponse* const response_;
   const absl::Time deadline_;
   const std::shared_ptr<http::StreamControl> control_;

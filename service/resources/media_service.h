@@ -61,6 +61,12 @@ class MediaService final : public wagate::v1::Media::CallbackService {
     // Upper bound on one upload or download exchange (the call's deadline,
     // if earlier, wins).
     absl::Duration transfer_timeout = absl::Minutes(10);
+    // Checks UploadMedia's phone_number_id (the first message) against the
+    // caller's scope (see service/auth) before anything is sent: a non-OK
+    // status ends the upload with it. Null: no check.
+    std::function<absl::Status(grpc::CallbackServerContext*,
+                               const std::string& phone_number_id)>
+        upload_check;
   };
 
   // `graph` must wrap `http` (its base URL is used for the uploads); all

@@ -27,12 +27,12 @@
 #include "service/metrics/registry.h"
 #include "service/metrics/route.h"
 #include "service/resources/accounts_service.h"
+#include "service/resources/media_service.h"
 #include "service/resources/phone_numbers_service.h"
 #include "service/resources/templates_service.h"
 #include "service/server/access_log.h"
 #include "service/server/reflection_service.h"
 #include "service/server/throughput_upgrades.h"
-#include "service/server/unimplemented.h"
 #include "service/webhook/ingress.h"
 
 namespace wagate::server {
@@ -325,8 +325,13 @@ class Gateway::Impl {
         api_keys_,
         std::make_unique<resources::PhoneNumbersService>(
             *graph_, *accounts_, resources::PhoneNumbersService::Options{})));
+    resources::MediaService::Options media_options;
+    if (api_keys_->enabled()) {
+      media_options.upload_check = auth::MakePhoneNumberCheck(api_keys_);
+    }
     services_.push_back(std::make_unique<auth::AuthorizedMedia>(
-        api_keys_, std::make_unique<UnimplementedMedia>()));
+        api_keys_, std::make_unique<resources::MediaService>(
+                       *graph_, *graph_http_, *accounts_, media_options)));
     services_.push_back(std::make_unique<auth::AuthorizedAccounts>(
         api_keys_, std::make_unique<resources::AccountsService>(
                        *graph_, *graph_http_, *accounts_,
