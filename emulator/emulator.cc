@@ -29,7 +29,11 @@ Emulator::Emulator(boost::asio::io_context& io, EmulatorOptions options)
   };
   hooks.emit = [this](Change c) { Emit(std::move(c)); };
   graph_ = std::make_unique<GraphApi>(state_.get(), std::move(hooks));
-  server_ = std::make_unique<http::Server>(io, http::ServerOptions{});
+  // Meta takes documents up to 100 MB (CLOUD_API.md §2.2) as multipart
+  // uploads: the body limit leaves room for the multipart framing.
+  http::ServerOptions server_options;
+  server_options.max_body_bytes = 101 << 20;
+  server_ = std::make_unique<http::Server>(io, server_options);
 }
 
 Emulator::~Emulator() {
