@@ -151,9 +151,13 @@ class Gateway::Impl {
       if (auto* health = grpc_server_->GetHealthCheckService()) {
         health->SetServingStatus(false);
       }
+      // Returns once in-flight calls are done or the grace period is over
+      // (then they are cancelled). Sends still waiting in the pacer are
+      // failed next, so that every reactor can finish before Wait().
       grpc_server_->Shutdown(
           std::chrono::system_clock::now() +
           absl::ToChronoMilliseconds(options_.shutdown_grace));
+      if (sender_ != nullptr) sender_->Shutdown();
       grpc_server_->Wait();
     }
     if (store_ != nullptr && throughput_upgrades_ != nullptr) {

@@ -15,6 +15,7 @@
 #include "tests/integration/util/subprocess.h"
 #include "wagate/v1/events.grpc.pb.h"
 #include "wagate/v1/messaging.grpc.pb.h"
+#include "wagate/v1/templates.grpc.pb.h"
 
 namespace wagate::server {
 namespace {
@@ -86,6 +87,77 @@ TEST(SandboxTest, SendThenStatusesStreamBack) {
                                            v1::MessageStatus::STATUS_DELIVERED,
                                            v1::MessageStatus::STATUS_READ));
   subscribe_context.TryCancel();
+  (*gateway)->Shutdown();
+}
+
+TEST(SandboxTest, CreatedTemplateIsApprovedOnSubscribeAndSendable) {
+  const std::string http_address = absl::StrCat("127.0.0.1:", FreePort());
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = Sandbox::Start(http_address);
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+  GatewayOptions options;
+  options.grpc_address = "127.0.0.1:0";
+  options.http_address = http_address;
+  options.store = "sqlite:" + testing::MakeTempDir("sandbox_test") + "/w.db";
+  options.graph_base_url = (*sandbox)->graph_base_url();
+  options.env = (*sandbox)->Env([](absl::string_view) { return absl::nullopt; });
+  absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(options);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*gateway)->grpc_port()),
+      grpc::InsecureChannelCredentials());
+
+  // Live subscription to template status updates, before the template exists.
+  auto events = v1::Events::NewStub(channel);
+  grpc::ClientContext subscribe_context;
+  subscribe_context.set_deadline(std::chrono::system_clock::now() +
+                                 std::chrono::seconds(30));
+  v1::SubscribeRequest subscribe;
+  subscribe.set_from_oldest(true);
+  subscribe.add_kinds(v1::EVENT_KIND_TEMPLATE_STATUS);
+  auto stream = events->Subscribe(&subscribe_context, subscribe);
+
+  auto templates = v1::Templates::NewStub(channel);
+  grpc::ClientContext create_context;
+  v1::CreateTemplateRequest create;
+  create.set_waba_id((*sandbox)->waba_id());
+  create.set_name("order_shipped");
+  create.set_language("en_US");
+  create.set_category(v1::TEMPLATE_CATEGORY_UTILITY);
+  auto* body = create.add_components();
+  body->set_type(v1::TemplateComponentDefinition::TYPE_BODY);
+  body->set_text("Your order has shipped.");
+  v1::CreateTemplateResponse created;
+  grpc::Status status = templates->CreateTemplate(&create_context, create, &created);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(created.status(), "PENDING");
+
+  v1::Event event;
+  bool approved = false;
+  while (!approved && stream->Read(&event)) {
+    ASSERT_TRUE(event.has_template_status());
+    approved = event.template_status().message_template_name() ==
+                   "order_shipped" &&
+               event.template_status().event() == "APPROVED";
+    if (approved) {
+      EXPECT_EQ(event.template_status().message_template_id(), created.id());
+      EXPECT_EQ(event.waba_id(), (*sandbox)->waba_id());
+    }
+  }
+  EXPECT_TRUE(approved);
+  subscribe_context.TryCancel();
+
+  // Approved means sendable.
+  auto messaging = v1::Messaging::NewStub(channel);
+  grpc::ClientContext send_context;
+  v1::SendRequest send;
+  send.set_phone_number_id((*sandbox)->phone_number_id());
+  send.set_to("16505551234");
+  send.mutable_template_()->set_name("order_shipped");
+  send.mutable_template_()->mutable_language()->set_code("en_US");
+  v1::SendResponse response;
+  status = messaging->Send(&send_context, send, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(response.message_id(), ::testing::StartsWith("wamid."));
   (*gateway)->Shutdown();
 }
 
