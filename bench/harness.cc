@@ -9,9 +9,17 @@
 #include <cmath>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/read.hpp"
+#include "boost/asio/read_until.hpp"
+#include "boost/asio/streambuf.hpp"
+#include "boost/asio/write.hpp"
 #include "wagate/v1/messaging.grpc.pb.h"
 
 namespace wagate::bench {
@@ -480,6 +488,171 @@ LoadResult RunHttpLoad(const Load& load, int connections, int threads,
   io.stop();
   for (std::thread& t : pool) t.join();
   return result;
+}
+
+namespace {
+
+// One keep-alive connection posting request after request until `end`.
+class RawConnection : public std::enable_shared_from_this<RawConnection> {
+ public:
+  RawConnection(boost::asio::io_context& io, std::string host, int port,
+                std::string path, const MakeHttp& make,
+                std::atomic<uint64_t>* next, std::atomic<uint64_t>* started,
+                absl::Time end, Tally* tally)
+      : socket_(io),
+        host_(std::move(host)),
+        port_(port),
+        path_(std::move(path)),
+        make_(make),
+        next_(next),
+        started_(started),
+        end_(end),
+        tally_(tally) {}
+
+  void Start() {
+    boost::system::error_code ec;
+    boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address(host_, ec),
+                                      port_);
+    auto self = shared_from_this();
+    socket_.async_connect(ep, [self](const boost::system::error_code& ec) {
+      if (ec) {
+        self->Fail("CONNECT");
+        return;
+      }
+      self->socket_.set_option(boost::asio::ip::tcp::no_delay(true));
+      self->Next();
+    });
+  }
+
+ private:
+  void Next() {
+    if (absl::Now() >= end_) return;
+    http::ClientRequest request;
+    weight_ = make_(next_->fetch_add(1), &request);
+    started_->fetch_add(1);
+    out_ = absl::StrCat("POST ", path_, " HTTP/1.1\r\nHost: ", host_, ":",
+                        port_, "\r\n");
+    for (const auto& [name, value] : request.headers) {
+      absl::StrAppend(&out_, name, ": ", value, "\r\n");
+    }
+    absl::StrAppend(&out_, "Content-Length: ", request.body.size(), "\r\n\r\n",
+                    request.body);
+    scheduled_ = absl::Now();
+    auto self = shared_from_this();
+    boost::asio::async_write(
+        socket_, boost::asio::buffer(out_),
+        [self](const boost::system::error_code& ec, size_t) {
+          if (ec) return self->Fail("WRITE");
+          self->ReadHead();
+        });
+  }
+
+  void ReadHead() {
+    auto self = shared_from_this();
+    boost::asio::async_read_until(
+        socket_, in_, "\r\n\r\n",
+        [self](const boost::system::error_code& ec, size_t head_size) {
+          if (ec) return self->Fail("READ");
+          std::string head(
+              boost::asio::buffers_begin(self->in_.data()),
+              boost::asio::buffers_begin(self->in_.data()) + head_size);
+          self->in_.consume(head_size);
+          int status = 0;
+          size_t length = 0;
+          if (head.size() > 12) {
+            (void)absl::SimpleAtoi(head.substr(9, 3), &status);
+          }
+          for (absl::string_view line : absl::StrSplit(head, "\r\n")) {
+            if (absl::StartsWithIgnoreCase(line, "content-length:")) {
+              (void)absl::SimpleAtoi(
+                  absl::StripAsciiWhitespace(line.substr(15)), &length);
+            }
+          }
+          self->ReadBody(status, length);
+        });
+  }
+
+  void ReadBody(int status, size_t length) {
+    auto self = shared_from_this();
+    size_t have = in_.size();
+    auto done = [self, status, length] {
+      self->in_.consume(length);
+      bool ok = status == 200;
+      const absl::Time scheduled = self->scheduled_;
+      const int weight = self->weight_;
+      // The next request starts before this one counts as done (see
+      // RunSendLoad); Next overwrites scheduled_ and weight_.
+      self->Next();
+      self->tally_->Done(scheduled, ok, weight,
+                         ok ? "" : absl::StrCat("HTTP_", status));
+    };
+    if (have >= length) return done();
+    boost::asio::async_read(
+        socket_, in_, boost::asio::transfer_exactly(length - have),
+        [self, done](const boost::system::error_code& ec, size_t) {
+          if (ec) return self->Fail("READ");
+          done();
+        });
+  }
+
+  void Fail(const char* what) {
+    tally_->Done(scheduled_, false, 0, absl::StrCat("TRANSPORT_", what));
+  }
+
+  boost::asio::ip::tcp::socket socket_;
+  std::string host_;
+  int port_;
+  std::string path_;
+  const MakeHttp& make_;
+  std::atomic<uint64_t>* next_;
+  std::atomic<uint64_t>* started_;
+  absl::Time end_;
+  Tally* tally_;
+  std::string out_;
+  boost::asio::streambuf in_;
+  absl::Time scheduled_;
+  int weight_ = 0;
+};
+
+}  // namespace
+
+LoadResult RunRawHttpLoad(const std::string& url, const Load& load,
+                          int connections, int threads, const MakeHttp& make) {
+  // "http://host:port/path"
+  absl::string_view rest = url;
+  absl::ConsumePrefix(&rest, "http://");
+  size_t slash = rest.find('/');
+  absl::string_view authority = rest.substr(0, slash);
+  std::string path =
+      slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
+  size_t colon = authority.rfind(':');
+  std::string host(authority.substr(0, colon));
+  int port = 80;
+  if (colon != absl::string_view::npos) {
+    (void)absl::SimpleAtoi(authority.substr(colon + 1), &port);
+  }
+
+  boost::asio::io_context io;
+  Tally tally(load.duration);
+  std::atomic<uint64_t> next{0};
+  std::atomic<uint64_t> started{0};
+  tally.Start();
+  const absl::Time end = tally.start() + load.duration;
+  // Started before the io threads run: the first callbacks run there.
+  {
+    std::vector<std::shared_ptr<RawConnection>> conns;
+    for (int c = 0; c < std::max(1, connections); ++c) {
+      conns.push_back(std::make_shared<RawConnection>(
+          io, host, port, path, make, &next, &started, end, &tally));
+      conns.back()->Start();
+    }
+  }
+  std::vector<std::thread> pool;
+  for (int t = 0; t < std::max(1, threads); ++t) {
+    pool.emplace_back([&io] { io.run(); });  // returns when all conns end
+  }
+  for (std::thread& t : pool) t.join();
+  return tally.Result(started.load());
 }
 
 }  // namespace wagate::bench

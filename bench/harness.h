@@ -175,6 +175,14 @@ using MakeHttp = std::function<int(uint64_t i, http::ClientRequest* request)>;
 LoadResult RunHttpLoad(const Load& load, int connections, int threads,
                        const MakeHttp& make);
 
+// Closed loop of POSTs to `url` (http://127.0.0.1:PORT/path) over
+// `connections` keep-alive HTTP/1.1 connections with a minimal Asio client
+// (one request per connection at a time, no libcurl): a load generator
+// cheap enough that the server, not the client, sets the ceiling. `make`
+// fills body and headers (method and url are ignored).
+LoadResult RunRawHttpLoad(const std::string& url, const Load& load,
+                          int connections, int threads, const MakeHttp& make);
+
 }  // namespace wagate::bench
 
 #endif  // WAGATE_BENCH_HARNESS_H_

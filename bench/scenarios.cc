@@ -345,8 +345,11 @@ int WebhookEnvelope(uint64_t i, int status_batch, std::string* body) {
 
 LoadResult PostWebhooks(const std::string& url, const Load& load,
                         const ScenarioFlags& flags) {
-  return RunHttpLoad(
-      load, flags.connections, 1, [&](uint64_t i, http::ClientRequest* req) {
+  // The raw client: with http::Client (libcurl) the load generator, not the
+  // server, set the ceiling.
+  return RunRawHttpLoad(
+      url, load, flags.connections, 1,
+      [&](uint64_t i, http::ClientRequest* req) {
         req->method = "POST";
         req->url = url;
         int events = WebhookEnvelope(i, flags.status_batch, &req->body);
@@ -553,10 +556,15 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
 
   // RSS once a second for the whole run (the soak's growth figure).
   std::vector<double> rss_series;
+  uint64_t pending_max = 0;  // webhooks queued in the emulator (backlog)
   std::atomic<bool> sampling{true};
   std::thread sampler([&] {
     while (sampling.load()) {
       rss_series.push_back(RssMb());
+      if (emulator::Emulator* emu = (*env)->emulator()) {
+        pending_max =
+            std::max<uint64_t>(pending_max, emu->webhook_stats().pending);
+      }
       absl::SleepFor(absl::Seconds(1));
     }
   });
@@ -642,6 +650,8 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
     r.extra.push_back({"webhooks_posted", static_cast<double>(w.posted)});
     r.extra.push_back({"webhooks_retried", static_cast<double>(w.retried)});
     r.extra.push_back({"webhooks_dropped", static_cast<double>(w.dropped)});
+    r.extra.push_back(
+        {"webhooks_pending_max", static_cast<double>(pending_max)});
   }
   if (rss_series.size() > 2) {
     // Growth after warm-up: from the sample at 10% of the run to the end.
