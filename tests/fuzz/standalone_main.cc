@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -66,9 +67,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "fuzz replay: cannot read %s\n", file.c_str());
       return 2;
     }
-    // A copy in its own allocation, so ASan sees reads past the end.
-    std::vector<uint8_t> input(bytes.begin(), bytes.end());
-    LLVMFuzzerTestOneInput(input.data(), input.size());
+    // A copy in an allocation of exactly its size, so ASan sees reads past
+    // the end; never a null pointer, even when empty (as with libFuzzer and
+    // with an empty std::string body).
+    std::unique_ptr<uint8_t[]> input(new uint8_t[bytes.size()]);
+    std::copy(bytes.begin(), bytes.end(), input.get());
+    LLVMFuzzerTestOneInput(input.get(), bytes.size());
   }
   std::printf("fuzz replay: %zu inputs, no crash\n", files.size());
   return 0;
