@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -561,6 +562,14 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
   std::thread sampler([&] {
     while (sampling.load()) {
       rss_series.push_back(RssMb());
+      if (flags.max_rss_mb > 0 && rss_series.back() > flags.max_rss_mb) {
+        // A backlog that grows without bound would take the machine down
+        // with it: stop here, loudly.
+        std::cerr << "wagate-bench: RSS " << rss_series.back()
+                  << " MB over --max_rss_mb " << flags.max_rss_mb << " after "
+                  << rss_series.size() << " s; aborting\n";
+        std::_Exit(1);
+      }
       if (emulator::Emulator* emu = (*env)->emulator()) {
         pending_max =
             std::max<uint64_t>(pending_max, emu->webhook_stats().pending);

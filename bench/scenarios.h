@@ -34,6 +34,7 @@ struct ScenarioFlags {
   int numbers = 0;       // phone numbers; 0: the scenario's default
   int webhook_batch = 1;
   int status_batch = 20;        // webhook-max: statuses per batched envelope
+  double max_rss_mb = 2000;     // e2e/soak abort past this (0: no limit)
   std::string gateway_address;  // external gateway (gRPC host:port)
   bool peer = false;            // also measure whatsapp-api-js (needs node)
   std::string peer_script;      // default: <source>/bench/peer/peer.mjs
