@@ -13,6 +13,10 @@
 //     JSON line {achieved_rate, ok, errors, latency_ms}.
 //
 // Run from the repository root (the library comes from its node_modules).
+// Node 18 (Debian 12) has Web Crypto only as node:crypto's webcrypto;
+// whatsapp-api-js looks for the global `crypto.subtle` (Node 19+).
+import { webcrypto } from "node:crypto";
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
 import http from "node:http";
 
 const args = Object.fromEntries(

@@ -5,6 +5,10 @@
 //
 // Run by CTest (emulator/CMakeLists.txt) as:
 //   EMULATOR_BIN=.../wagate-emulator node --test whatsapp_api_js_test.mjs
+// Node 18 (Debian 12) has Web Crypto only as node:crypto's webcrypto;
+// whatsapp-api-js looks for the global `crypto.subtle` (Node 19+).
+import { webcrypto } from "node:crypto";
+if (!globalThis.crypto) globalThis.crypto = webcrypto;
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

@@ -56,7 +56,7 @@ TEST(AuthProcessTest, RefusesNonLoopbackGrpcWithoutClientKeys) {
 TEST(AuthProcessTest, LoopbackWithoutClientKeysServes) {
   const std::string dir = MakeTempDir("auth_process");
   Subprocess gateway(
-      {BinaryPath("service/wagate"), "--grpc_address=localhost:0",
+      {BinaryPath("service/wagate"), "--grpc_address=127.0.0.1:0",
        "--http_address=127.0.0.1:0", "--store=sqlite:" + dir + "/w.db"});
   ASSERT_TRUE(gateway.Start().ok());
   EXPECT_FALSE(
