@@ -84,7 +84,7 @@ struct GraphResult {
 
 // Observed once per finished call (after `done` is scheduled), for metrics.
 struct GraphCallObservation {
-  absl::string_view operation;
+  std::string operation;  // a copy: observers may keep it
   int http_status = 0;  // 0: transport failure
   grpc::StatusCode code = grpc::StatusCode::OK;
   absl::Duration latency;
