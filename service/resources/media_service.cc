@@ -122,8 +122,10 @@ class MediaService::UploadReactor
     }
     bool started;
     {
+      // reading_ stays true until this chunk is handled below: otherwise
+      // curl's Source, on another thread, could start a second read while
+      // this one decides whether to read on (gRPC allows one at a time).
       absl::MutexLock lock(&mu_);
-      reading_ = false;
       if (finished_) return;
       started = started_;
     }
