@@ -41,25 +41,14 @@ constexpr char kKeyEvents[] = "key-events-0123";  // Events service only
 constexpr char kWabaB[] = "222222";
 constexpr char kNumberB[] = "2222222";
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Which key a call presents.
 enum class Key { kNone, kBad, kOutOfScope, kGood };
 
 class AuthMatrixTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string http_address = absl::StrCat("127.0.0.1:", FreePort());
+    const std::string http_address =
+        absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
     absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
         Sandbox::Start(http_address);
     ASSERT_TRUE(sandbox.ok()) << sandbox.status();

@@ -66,18 +66,6 @@ TEST(AuthProcessTest, LoopbackWithoutClientKeysServes) {
   EXPECT_EQ(gateway.Wait(absl::Seconds(20)), absl::optional<int>(0));
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(AuthProcessTest, NoSecretInTheLogsOfAFullRun) {
   const std::string dir = MakeTempDir("auth_process");
   const emulator::EmulatorOptions sandbox;  // the --sandbox account's ids
@@ -104,11 +92,11 @@ TEST(AuthProcessTest, NoSecretInTheLogsOfAFullRun) {
                    auth::Sha256Hex(key_a), R"("},
         {"name": "client-b", "api_key_sha256": ")",
                    auth::Sha256Hex(key_b), R"(", "waba_ids": ["2222"]}]})"));
-  const std::string grpc_port = std::to_string(FreePort());
+  const std::string grpc_port = std::to_string(FreeLoopbackPort());
   Subprocess gateway(
       {BinaryPath("service/wagate"), "--sandbox", "--log_level=debug",
        "--config=" + config, "--grpc_address=127.0.0.1:" + grpc_port,
-       absl::StrCat("--http_address=127.0.0.1:", FreePort()),
+       absl::StrCat("--http_address=127.0.0.1:", FreeLoopbackPort()),
        "--store=sqlite:" + dir + "/w.db", "--shutdown_grace=2s"},
       {"TOKEN_B=" + token_b, "APP_SECRET_OLD=" + old_app_secret});
   ASSERT_TRUE(gateway.Start().ok());

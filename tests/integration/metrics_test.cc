@@ -24,18 +24,6 @@
 namespace wagate::server {
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // The value of the series `name{labels}` (labels exactly as rendered), or 0.
 double Sample(const std::string& text, const std::string& series) {
   size_t at = text.find("\n" + series + " ");
@@ -50,7 +38,7 @@ double Sample(const std::string& text, const std::string& series) {
 class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    http_address_ = absl::StrCat("127.0.0.1:", FreePort());
+    http_address_ = absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
     absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
         Sandbox::Start(http_address_);
     ASSERT_TRUE(sandbox.ok()) << sandbox.status();

@@ -20,20 +20,9 @@
 namespace wagate::server {
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(SandboxTest, SendThenStatusesStreamBack) {
-  const std::string http_address = absl::StrCat("127.0.0.1:", FreePort());
+  const std::string http_address =
+      absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
   absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
       Sandbox::Start(http_address);
   ASSERT_TRUE(sandbox.ok()) << sandbox.status();
@@ -91,20 +80,23 @@ TEST(SandboxTest, SendThenStatusesStreamBack) {
 }
 
 TEST(SandboxTest, CreatedTemplateIsApprovedOnSubscribeAndSendable) {
-  const std::string http_address = absl::StrCat("127.0.0.1:", FreePort());
-  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = Sandbox::Start(http_address);
+  const std::string http_address =
+      absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
+      Sandbox::Start(http_address);
   ASSERT_TRUE(sandbox.ok()) << sandbox.status();
   GatewayOptions options;
   options.grpc_address = "127.0.0.1:0";
   options.http_address = http_address;
   options.store = "sqlite:" + testing::MakeTempDir("sandbox_test") + "/w.db";
   options.graph_base_url = (*sandbox)->graph_base_url();
-  options.env = (*sandbox)->Env([](absl::string_view) { return absl::nullopt; });
+  options.env =
+      (*sandbox)->Env([](absl::string_view) { return absl::nullopt; });
   absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(options);
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  auto channel = grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", (*gateway)->grpc_port()),
-      grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*gateway)->grpc_port()),
+                          grpc::InsecureChannelCredentials());
 
   // Live subscription to template status updates, before the template exists.
   auto events = v1::Events::NewStub(channel);
@@ -127,7 +119,8 @@ TEST(SandboxTest, CreatedTemplateIsApprovedOnSubscribeAndSendable) {
   body->set_type(v1::TemplateComponentDefinition::TYPE_BODY);
   body->set_text("Your order has shipped.");
   v1::CreateTemplateResponse created;
-  grpc::Status status = templates->CreateTemplate(&create_context, create, &created);
+  grpc::Status status =
+      templates->CreateTemplate(&create_context, create, &created);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(created.status(), "PENDING");
 
@@ -135,9 +128,9 @@ TEST(SandboxTest, CreatedTemplateIsApprovedOnSubscribeAndSendable) {
   bool approved = false;
   while (!approved && stream->Read(&event)) {
     ASSERT_TRUE(event.has_template_status());
-    approved = event.template_status().message_template_name() ==
-                   "order_shipped" &&
-               event.template_status().event() == "APPROVED";
+    approved =
+        event.template_status().message_template_name() == "order_shipped" &&
+        event.template_status().event() == "APPROVED";
     if (approved) {
       EXPECT_EQ(event.template_status().message_template_id(), created.id());
       EXPECT_EQ(event.waba_id(), (*sandbox)->waba_id());

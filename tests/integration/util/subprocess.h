@@ -69,6 +69,10 @@ std::string JsonLogField(const std::string& line, const std::string& key);
 // The port of a "host:port" string, or 0.
 int PortOf(const std::string& address);
 
+// A loopback TCP port that was free a moment ago, for a server that needs its
+// port fixed before it starts (the sandbox posts webhooks to it).
+int FreeLoopbackPort();
+
 }  // namespace wagate::testing
 
 #endif  // WAGATE_TESTS_INTEGRATION_UTIL_SUBPROCESS_H_
