@@ -48,6 +48,10 @@ inline void Error(absl::string_view component, absl::string_view message,
 // Lines below `level` are dropped. Default: kInfo.
 void SetMinLevel(Level level);
 
+// Whether a line at `level` would be written: lets a hot path skip building
+// fields that would be dropped.
+bool Enabled(Level level);
+
 // Parses "debug", "info", "warning", "error"; false if unknown.
 bool ParseLevel(absl::string_view text, Level* level);
 

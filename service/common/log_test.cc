@@ -48,6 +48,13 @@ TEST_F(LogTest, DropsLinesBelowTheMinimumLevel) {
   EXPECT_NE(lines_[0].find("kept"), std::string::npos);
 }
 
+TEST_F(LogTest, EnabledFollowsTheMinimumLevel) {
+  SetMinLevel(Level::kInfo);
+  EXPECT_FALSE(Enabled(Level::kDebug));
+  EXPECT_TRUE(Enabled(Level::kInfo));
+  EXPECT_TRUE(Enabled(Level::kError));
+}
+
 TEST(ParseLevelTest, KnownAndUnknown) {
   Level level;
   EXPECT_TRUE(ParseLevel("debug", &level));

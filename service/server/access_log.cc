@@ -67,6 +67,9 @@ class AccessLogInterceptor : public grpc::experimental::Interceptor {
 
   void Log(absl::string_view code, log::Level level) {
     logged_ = true;
+    // Successful calls log at debug: on the send path, skip formatting a
+    // line that would be dropped.
+    if (!log::Enabled(level)) return;
     log::Write(
         level, "grpc", "call",
         {{"request_id", RequestId()},
