@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "gmock/gmock.h"
@@ -129,7 +130,21 @@ TEST_F(MetricsTest, CountersMoveWithTraffic) {
   v1::Event event;
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(stream->Read(&event));
 
+  // Counters move as each component finishes its part (the ingress answers,
+  // the store's listeners run) — not necessarily before the subscriber has
+  // the events: scrape until they have all moved, then check exact values.
   std::string after = Scrape();
+  for (int i = 0; i < 100; ++i) {
+    if (Sample(after, statuses_stored) - Sample(before, statuses_stored) >= 3 &&
+        Sample(after, "wagate_events_stored_total") -
+                Sample(before, "wagate_events_stored_total") >=
+            3 &&
+        Sample(after, send_rpcs) - Sample(before, send_rpcs) >= 1) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+    after = Scrape();
+  }
   EXPECT_EQ(Sample(after, sent_ok) - Sample(before, sent_ok), 1) << after;
   EXPECT_EQ(Sample(after, statuses_stored) - Sample(before, statuses_stored),
             3);
