@@ -43,9 +43,11 @@ absl::Time Pacer::EstimateGrantLocked(const Number& n, size_t position,
                                       absl::Time now) const {
   // Grant g_k (k = 0 for the next one) may happen once the grant mps
   // earlier is out of the window: g_k = max(now, g_{k-mps} + window), where
-  // negative indexes are the logged grants.
+  // negative indexes are the logged grants, then the ones in flight (taken
+  // as finishing now: the best case).
   const int64_t mps = n.mps;
-  const int64_t size = static_cast<int64_t>(n.grants.size());
+  const int64_t logged = static_cast<int64_t>(n.grants.size());
+  const int64_t size = logged + n.in_flight;
   int64_t k = static_cast<int64_t>(position);
   absl::Duration add;
   int64_t idx = size + k - mps;
@@ -54,7 +56,9 @@ absl::Time Pacer::EstimateGrantLocked(const Number& n, size_t position,
     idx -= rounds * mps;
     add = options_.window * rounds;
   }
-  absl::Time base = idx < 0 ? now : n.grants[idx] + options_.window;
+  absl::Time base = idx < 0         ? now
+                    : idx < logged ? n.grants[idx] + options_.window
+                                   : now + options_.window;
   return std::max(now, base + add);
 }
 
@@ -223,8 +227,12 @@ void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
       n.queue.pop_front();
       continue;
     }
-    if (static_cast<int>(n.grants.size()) >= n.mps) break;
-    n.grants.push_back(now);
+    if (static_cast<int>(n.grants.size()) + n.in_flight >= n.mps) break;
+    if (options_.hold_until_finished) {
+      ++n.in_flight;
+    } else {
+      n.grants.push_back(now);
+    }
     ++stats_.granted;
     if (now != w.enqueued) {
       ++stats_.granted_waited;
@@ -235,7 +243,8 @@ void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
   }
   // Keep the log at most mps long: older grants cannot matter.
   while (static_cast<int>(n.grants.size()) > n.mps) n.grants.pop_front();
-  if (n.queue.empty()) return;
+  // All slots in flight: Finished() pumps again, no timer needed.
+  if (n.queue.empty() || n.grants.empty()) return;
   const absl::Time next = n.grants.front() + options_.window;
   if (next >= n.wake_at) return;  // an earlier timer is already armed
   n.wake_at = next;
@@ -255,6 +264,28 @@ void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
     timer->async_wait([timer, fn = std::move(fn)](
                           const boost::system::error_code&) { fn(); });
   }
+}
+
+void Pacer::Finished(absl::string_view phone_number_id) {
+  if (!options_.hold_until_finished) return;
+  std::vector<Ready> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = numbers_.find(phone_number_id);
+    if (it == numbers_.end() || it->second.in_flight == 0) return;
+    Number& n = it->second;
+    const absl::Time now = options_.clock();
+    --n.in_flight;
+    // Finish times arrive in clock order, except for a clock that stepped
+    // back: keep the log ascending.
+    n.grants.push_back(n.grants.empty() ? now : std::max(now, n.grants.back()));
+    if (!n.queue.empty()) {
+      PumpLocked(std::string(phone_number_id), n, now, &ready);
+    } else {
+      while (static_cast<int>(n.grants.size()) > n.mps) n.grants.pop_front();
+    }
+  }
+  RunReady(ready);
 }
 
 void Pacer::RunReady(std::vector<Ready>& ready) {

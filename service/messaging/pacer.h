@@ -10,6 +10,13 @@
 //  - per (phone number, recipient) pair: a token bucket of 45 refilled at one
 //    token per 6 s (burst 45, then 1 per 6 s).
 //
+// Graph counts a message when it accepts it, somewhere between our dispatch
+// and its answer; network and load jitter can bunch dispatches spaced a
+// window apart into fewer than a window at Graph. With
+// `hold_until_finished`, a grant keeps its slot until the caller reports the
+// answer with Finished(), and the window starts then: no window at Graph can
+// then hold more than mps, whatever the latency.
+//
 // Acquire grants at once, or later from a timer when capacity frees (FIFO
 // per number among requests whose pair limit allows them; no thread is
 // blocked and nothing polls), or fails at once with RESOURCE_EXHAUSTED and a
@@ -69,6 +76,8 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
     int pair_burst = 45;
     absl::Duration pair_interval = absl::Seconds(6);
     absl::Duration window = absl::Seconds(1);
+    // Each grant must be followed by exactly one Finished() for its number.
+    bool hold_until_finished = false;
     std::function<absl::Time()> clock;  // default absl::Now
     Scheduler scheduler;                // default: Asio timer on the executor
   };
@@ -82,6 +91,10 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
   // receipts count toward the number's throughput only).
   void Acquire(absl::string_view phone_number_id, absl::string_view recipient,
                absl::Time deadline, Callback done);
+
+  // With hold_until_finished: the granted request to `phone_number_id` got
+  // its answer (or failed); its slot leaves the window one window from now.
+  void Finished(absl::string_view phone_number_id);
 
   // Sets the number's messages-per-second limit (config, the throughput
   // field, THROUGHPUT_UPGRADE). mps < 1 is treated as 1.
@@ -105,7 +118,10 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
   };
   struct Number {
     int mps = 0;
-    std::deque<absl::Time> grants;  // the last <= mps grant times, ascending
+    // The last <= mps grant times (with hold_until_finished: finish times),
+    // ascending.
+    std::deque<absl::Time> grants;
+    int in_flight = 0;  // hold_until_finished: granted, not yet finished
     std::deque<Waiter> queue;       // FIFO, pair limit already satisfied
     absl::Time wake_at = absl::InfiniteFuture();  // pending timer, if any
   };

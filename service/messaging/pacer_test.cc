@@ -50,9 +50,11 @@ struct Outcome {
 
 class PacerTest : public ::testing::Test {
  protected:
-  std::shared_ptr<Pacer> MakePacer(int default_mps = 80) {
+  std::shared_ptr<Pacer> MakePacer(int default_mps = 80,
+                                   bool hold_until_finished = false) {
     Pacer::Options options;
     options.default_mps = default_mps;
+    options.hold_until_finished = hold_until_finished;
     options.clock = [this] { return time_.Now(); };
     options.scheduler = [this](absl::Duration d, std::function<void()> fn) {
       time_.Schedule(d, std::move(fn));
@@ -117,6 +119,44 @@ TEST_F(PacerTest, GrantsUpToMpsAtOnceThenWaits) {
   EXPECT_EQ(done, 10) << "granted before the first grants left the window";
   time_.Advance(absl::Milliseconds(2));
   for (const Outcome& o : outcomes_) EXPECT_TRUE(o.done && o.status.ok());
+}
+
+TEST_F(PacerTest, HeldSlotsFreeOneWindowAfterTheAnswer) {
+  auto pacer = MakePacer(80, /*hold_until_finished=*/true);
+  pacer->SetThroughput("1", 3);
+  for (int i = 0; i < 5; ++i) {
+    Acquire(*pacer, "1", absl::StrCat("r", i), absl::Seconds(30));
+  }
+  auto done = [&] {
+    int d = 0;
+    for (const Outcome& o : outcomes_) d += o.done;
+    return d;
+  };
+  EXPECT_EQ(done(), 3);
+  // Graph is slow: nothing frees while the three are in flight, however
+  // long it takes, and no timer is needed for that.
+  time_.Advance(absl::Seconds(5));
+  EXPECT_EQ(done(), 3);
+  EXPECT_EQ(time_.pending(), 0u);
+  // The first answer starts its window now: one more grant a window later.
+  pacer->Finished("1");
+  const absl::Time answered = time_.Now();
+  time_.Advance(absl::Milliseconds(999));
+  EXPECT_EQ(done(), 3);
+  time_.Advance(absl::Milliseconds(2));
+  EXPECT_EQ(done(), 4);
+  EXPECT_GE(outcomes_[3].at, answered + absl::Seconds(1));
+  // A deadline estimate counts in-flight slots as finishing now at best.
+  Acquire(*pacer, "1", "late", absl::Milliseconds(500));
+  EXPECT_TRUE(outcomes_.back().done);
+  EXPECT_EQ(outcomes_.back().status.code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_GE(outcomes_.back().retry_delay, absl::Seconds(1));
+  // Finished() for an unknown number or more often than granted is ignored.
+  pacer->Finished("nope");
+  for (int i = 0; i < 10; ++i) pacer->Finished("1");
+  time_.Advance(absl::Seconds(2));
+  EXPECT_EQ(done(), 6);
 }
 
 TEST_F(PacerTest, NeverMoreThanMpsInAnySlidingWindow) {

@@ -112,6 +112,7 @@ Sender::Sender(boost::asio::io_context& io, http::Client& client,
   Pacer::Options pacer_options;
   pacer_options.default_mps = options_.default_mps;
   pacer_options.window = options_.pacer_window;
+  pacer_options.hold_until_finished = true;
   pacer_ = Pacer::Create(io_.get_executor(), std::move(pacer_options));
 }
 
@@ -521,6 +522,7 @@ void Sender::SendHttp(std::shared_ptr<Op> op) {
   const absl::Time sent = absl::Now();
   client_.Send(
       std::move(req), [this, op, sent](absl::StatusOr<http::ClientResponse> r) {
+        pacer_->Finished(op->phone_number_id);
         if (options_.metrics != nullptr) {
           options_.metrics->graph_request_duration->Get({op->operation})
               ->ObserveDuration(absl::Now() - sent);

@@ -77,9 +77,9 @@ struct SenderOptions {
   // How often a repeat polls the store while another gateway holds the key.
   absl::Duration idempotency_poll = absl::Milliseconds(100);
   RetryPolicy retry;
-  // The pacer's window is a little over 1 s: requests granted exactly 1 s
-  // apart can arrive at Meta less than 1 s apart (network jitter), and Meta
-  // counts on arrival.
+  // The pacer holds each slot until Graph answers and starts the window
+  // then (Meta counts on arrival, which is before its answer); the 10 ms
+  // over 1 s absorb clock granularity at Meta's side.
   absl::Duration pacer_window = absl::Milliseconds(1010);
   int default_mps = 80;
   // Where to count sends, Graph latency and pacer waits; null: nowhere
