@@ -48,6 +48,7 @@ void GraphClient::SetObserver(
 }
 
 std::string GraphClient::Url(const GraphCall& call) const {
+  if (!call.url.empty()) return call.url;
   std::string url = url_prefix_;
   if (!absl::StartsWith(call.path, "/")) url.push_back('/');
   url.append(call.path);
@@ -109,16 +110,24 @@ void GraphClient::Call(GraphCall call, std::function<void(GraphResult)> done) {
   http::ClientRequest request;
   request.method = std::move(call.method);
   request.url = Url(call);
-  request.timeout = std::min(remaining, options_.default_timeout);
+  request.timeout = std::min(remaining, call.timeout > absl::ZeroDuration()
+                                            ? call.timeout
+                                            : options_.default_timeout);
   request.headers.reserve(3);
   if (!call.access_token.empty()) {
     request.headers.emplace_back("Authorization",
                                  absl::StrCat("Bearer ", call.access_token));
   }
-  if (!call.body.empty()) {
+  if (call.body_source) {
+    request.headers.emplace_back("Content-Type", std::move(call.content_type));
+    request.body_source = std::move(call.body_source);
+    request.body_source_size = call.body_source_size;
+  } else if (!call.body.empty()) {
     request.headers.emplace_back("Content-Type", std::move(call.content_type));
     request.body = std::move(call.body);
   }
+  request.body_sink = std::move(call.body_sink);
+  request.control = std::move(call.control);
   http_.Send(
       std::move(request),
       [start, token = std::move(call.access_token), finish = std::move(finish)](
@@ -151,6 +160,7 @@ void GraphClient::Call(GraphCall call, std::function<void(GraphResult)> done) {
         RedactError(token, &error);
         result.status = ToGrpcStatus(error);
         result.error = std::move(error);
+        result.body = std::move(response->body);
         finish(std::move(result));
       });
 }

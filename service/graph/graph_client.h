@@ -15,6 +15,11 @@
 //                auto sent = graph::ParseSendResponse(r.body);
 //              });
 //
+// Media transfers stream through the same call (and so get the same
+// metrics, deadline and error mapping): `body_source` pulls the request
+// body, `body_sink` takes a 2xx answer as it arrives, `url` targets a URL
+// Graph handed out (a media download) instead of a Graph path.
+//
 // Secrets: the token is sent only as `Authorization: Bearer`, never put in
 // the URL, never logged, and scrubbed ("[redacted]") from any error text
 // built from Graph's answer. `done` runs once, on an io_context thread.
@@ -64,6 +69,20 @@ struct GraphCall {
   absl::Time deadline = absl::InfiniteFuture();
   // Short fixed label for metrics ("send_message", "get_media"); never ids.
   std::string operation;
+  // Absolute URL used instead of base_url/version/path?query: a URL Graph
+  // handed out (media download). Empty: built from `path` and `query`.
+  std::string url;
+  // Upper bound on this exchange instead of the client's default_timeout
+  // (long media transfers); zero: the default. The deadline still wins.
+  absl::Duration timeout = absl::ZeroDuration();
+  // Streaming, as in http::ClientRequest (called on the io strand, must not
+  // block). body_source replaces `body` (sent with `content_type`);
+  // body_sink takes a 2xx answer instead of GraphResult::body (error
+  // answers are still read whole and mapped); `control` resumes either.
+  std::function<size_t(char* buf, size_t max)> body_source;
+  int64_t body_source_size = -1;  // Content-Length of the source, or -1
+  std::function<bool(absl::string_view piece)> body_sink;
+  std::shared_ptr<http::StreamControl> control;
 };
 
 struct GraphResult {
@@ -72,7 +91,10 @@ struct GraphResult {
   grpc::Status status;
   // The HTTP status; 0 when no response arrived (transport failure).
   int http_status = 0;
-  // The answer body on 2xx (empty otherwise: errors live in `error`).
+  // The answer body, token redacted: on 2xx (unless streamed to
+  // body_sink), and on an HTTP error too, because some Graph errors carry
+  // results (block_users' mixed answer, HTTP 400 with code 139100). Empty
+  // after a transport failure.
   std::string body;
   // Set when !ok(): the parsed or synthesized Graph error.
   absl::optional<v1::GraphError> error;
@@ -85,7 +107,7 @@ struct GraphResult {
 // Observed once per finished call (after `done` is scheduled), for metrics.
 struct GraphCallObservation {
   std::string operation;  // a copy: observers may keep it
-  int http_status = 0;  // 0: transport failure
+  int http_status = 0;    // 0: transport failure
   grpc::StatusCode code = grpc::StatusCode::OK;
   absl::Duration latency;
 };

@@ -1,5 +1,6 @@
 #include "service/graph/graph_client.h"
 
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -183,7 +184,8 @@ TEST_F(GraphClientTest, GraphErrorIsMappedWithDetails) {
             "Graph error 130429: Cloud API message throughput has been "
             "reached.");
   EXPECT_EQ(r.http_status, 400);
-  EXPECT_TRUE(r.body.empty());
+  // The error body stays readable (some Graph errors carry results).
+  EXPECT_TRUE(absl::StrContains(r.body, "\"code\":130429"));
   ASSERT_TRUE(r.error.has_value());
   EXPECT_EQ(r.error->fbtrace_id(), "Az8or2yhqkZfEZ-_4Qn_Bam");
   EXPECT_TRUE(IsSafeToRetry(*r.error));
@@ -210,6 +212,118 @@ TEST_F(GraphClientTest, TokenEchoedByGraphIsRedacted) {
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   ExpectNoToken(r);
   EXPECT_TRUE(absl::StrContains(r.status.error_message(), "[redacted]"));
+  EXPECT_FALSE(absl::StrContains(r.body, kToken));
+  EXPECT_TRUE(absl::StrContains(r.body, "[redacted]"));
+}
+
+// A mixed block_users answer: HTTP 400 whose body also holds the results.
+TEST_F(GraphClientTest, ErrorAnswerKeepsItsBodyForPartialResults) {
+  Answer(400, R"({"messaging_product":"whatsapp","block_users":{"added_users":)"
+              R"([{"input":"1","wa_id":"1"}],"failed_users":[{"input":"2"}]},)"
+              R"("error":{"message":"(#139100) Failed to block/unblock users",)"
+              R"("type":"OAuthException","code":139100,"fbtrace_id":"T"}})");
+  GraphResult r = CallAndWait({.path = "/1/block_users",
+                               .body = "{}",
+                               .access_token = kToken,
+                               .operation = "block_users"});
+  EXPECT_FALSE(r.ok());
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(r.error->code(), 139100);
+  EXPECT_EQ(r.error->fbtrace_id(), "T");
+  JsonDocument doc;
+  ASSERT_TRUE(doc.Parse(r.body).ok());
+  EXPECT_TRUE(doc.root().GetObject("block_users").valid());
+}
+
+TEST_F(GraphClientTest, StreamsBodiesBothWaysAndObservesTheOperation) {
+  std::vector<GraphCallObservation> seen;
+  std::mutex seen_mu;
+  client_->SetObserver([&](const GraphCallObservation& o) {
+    std::lock_guard<std::mutex> lock(seen_mu);
+    seen.push_back(o);
+  });
+  // Upload: the body is pulled from the source in pieces.
+  Answer(200, R"({"id":"m1"})");
+  std::string file(1 << 20, '\0');
+  for (size_t i = 0; i < file.size(); ++i) file[i] = static_cast<char>(i * 7);
+  size_t offset = 0;
+  GraphResult up = CallAndWait(
+      {.method = "POST",
+       .path = "/1/media",
+       .content_type = "multipart/form-data; boundary=b",
+       .access_token = kToken,
+       .operation = "upload_media",
+       .body_source = [&](char* buf, size_t max) -> size_t {
+         size_t n = std::min({max, file.size() - offset, size_t{10000}});
+         file.copy(buf, n, offset);
+         offset += n;
+         return n;
+       },
+       .body_source_size = static_cast<int64_t>(file.size())});
+  ASSERT_TRUE(up.ok()) << up.status.error_message();
+  EXPECT_EQ(up.body, R"({"id":"m1"})");
+  auto reqs = requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].path, "/v24.0/1/media");
+  EXPECT_EQ(reqs[0].Header("Content-Type"), "multipart/form-data; boundary=b");
+  EXPECT_TRUE(reqs[0].body == file);
+
+  // Download from an absolute URL (no version prefix): the 2xx body goes
+  // to the sink, never into the result.
+  Answer(200, file, "video/mp4");
+  std::string sunk;
+  const std::string url =
+      absl::StrCat("http://127.0.0.1:", server_->port(), "/files/f1?x=1");
+  GraphResult down = CallAndWait({.method = "GET",
+                                  .access_token = kToken,
+                                  .operation = "download_media",
+                                  .url = url,
+                                  .body_sink = [&](absl::string_view piece) {
+                                    sunk.append(piece.data(), piece.size());
+                                    return true;
+                                  }});
+  ASSERT_TRUE(down.ok()) << down.status.error_message();
+  EXPECT_TRUE(down.body.empty());
+  EXPECT_TRUE(sunk == file);
+  reqs = requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].path, "/files/f1");
+  EXPECT_EQ(reqs[1].Header("Authorization"), absl::StrCat("Bearer ", kToken));
+  EXPECT_EQ(client_->Url({.path = "/ignored", .url = url}), url);
+
+  // A failed download is still mapped, with its details.
+  Answer(404, "Not Found", "text/plain");
+  GraphResult gone =
+      CallAndWait({.method = "GET",
+                   .access_token = kToken,
+                   .operation = "download_media",
+                   .url = url,
+                   .body_sink = [](absl::string_view) { return true; }});
+  EXPECT_EQ(gone.status.error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(GraphErrorFromGrpcStatus(gone.status).has_value());
+  EXPECT_EQ(GraphErrorFromGrpcStatus(gone.status)->http_status(), 404);
+
+  std::lock_guard<std::mutex> lock(seen_mu);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].operation, "upload_media");
+  EXPECT_EQ(seen[1].operation, "download_media");
+  EXPECT_EQ(seen[2].operation, "download_media");
+  EXPECT_EQ(seen[2].http_status, 404);
+}
+
+TEST_F(GraphClientTest, PerCallTimeoutBoundsTheExchange) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_ = true;  // never answer
+  }
+  // The fixture's default timeout is 10 s: only the call's own bound can
+  // end this before CallAndWait gives up.
+  GraphResult r = CallAndWait({.path = "/1/media",
+                               .body = "{}",
+                               .access_token = kToken,
+                               .timeout = absl::Milliseconds(200)});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  ASSERT_TRUE(r.error.has_value());
 }
 
 TEST_F(GraphClientTest, ProxyHtmlErrorIsSynthesized) {
