@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/events/redis_store.h"
 #include "service/events/sqlite_store.h"
 
 namespace wagate::events {
@@ -28,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view spec,
     return OpenSqliteStore(std::string(path), options);
   }
   if (absl::StartsWith(spec, "redis://")) {
-    return absl::UnimplementedError("redis backend not built yet");
+    return OpenRedisStore(spec, options);
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "store \"", spec, "\" is not sqlite:PATH or redis://HOST:PORT"));

@@ -1,8 +1,13 @@
 #include "service/events/store.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -23,10 +28,24 @@ TEST(OpenStoreTest, SqliteCreatesParentDirectories) {
   std::filesystem::remove_all(root);
 }
 
-TEST(OpenStoreTest, RedisIsNotBuiltYet) {
-  auto store = OpenStore("redis://127.0.0.1:6379");
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(store.status().message(), HasSubstr("redis backend not built"));
+TEST(OpenStoreTest, RedisUrlIsCheckedAndAnUnreachableRedisIsUnavailable) {
+  auto bad = OpenStore("redis://127.0.0.1:notaport");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("redis://127.0.0.1:notaport"));
+  // A loopback port nothing listens on (bound, then closed): refused at once.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  auto down =
+      OpenStore(absl::StrCat("redis://127.0.0.1:", ntohs(addr.sin_port)));
+  EXPECT_EQ(down.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(down.status().message(), HasSubstr("127.0.0.1"));
 }
 
 TEST(OpenStoreTest, UnknownSpecNamesTheValue) {
