@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -20,6 +24,7 @@
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/ssl/context.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/asio/write.hpp"
@@ -29,6 +34,10 @@
 #include "boost/beast/http/read.hpp"
 #include "boost/beast/http/string_body.hpp"
 #include "boost/beast/http/write.hpp"
+#include "boost/beast/ssl/ssl_stream.hpp"
+#include "openssl/crypto.h"
+#include "openssl/err.h"
+#include "openssl/ssl.h"
 #include "service/common/log.h"
 
 namespace wagate::http {
@@ -37,7 +46,9 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr absl::string_view kComponent = "http";
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -85,12 +96,82 @@ void ParseTarget(absl::string_view target, Request* request) {
   }
 }
 
+// The text of `path`; the error names `key` and the path only.
+absl::StatusOr<std::string> ReadFile(const std::string& key,
+                                     const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(key, ": cannot read ", path));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(key, ": cannot read ", path));
+  }
+  return std::move(text).str();
+}
+
+// A server TLS context (TLS 1.2+) with the certificate chain and key of
+// `tls`. Errors name the config key and path, never the files' contents.
+absl::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(
+    const ServerTls& tls) {
+  const std::string cert_key = absl::StrCat(tls.config_key, ".cert_file");
+  const std::string key_key = absl::StrCat(tls.config_key, ".key_file");
+  if (tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(tls.config_key, ": cert_file and key_file go together"));
+  }
+  absl::StatusOr<std::string> cert = ReadFile(cert_key, tls.cert_file);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(key_key, tls.key_file);
+  if (!key.ok()) return key.status();
+  // The key's bytes are wiped however this returns.
+  struct Wipe {
+    std::string& text;
+    ~Wipe() { OPENSSL_cleanse(text.data(), text.size()); }
+  } wipe{*key};
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  context->set_options(ssl::context::default_workarounds |
+                       ssl::context::no_compression |
+                       ssl::context::single_dh_use);
+  // An encrypted key must fail, not prompt on a terminal for a passphrase.
+  context->set_password_callback(
+      [](size_t, ssl::context::password_purpose) { return std::string(); });
+  auto fail = [&](const std::string& what) {
+    ERR_clear_error();
+    return absl::FailedPreconditionError(what);
+  };
+  beast::error_code ec;
+  context->use_certificate_chain(net::buffer(*cert), ec);
+  if (ec) {
+    return fail(absl::StrCat(cert_key, ": ", tls.cert_file,
+                             " is not a PEM certificate chain (", ec.message(),
+                             ")"));
+  }
+  context->use_private_key(net::buffer(*key), ssl::context::pem, ec);
+  if (ec) {
+    return fail(absl::StrCat(key_key, ": ", tls.key_file,
+                             " is not an unencrypted PEM private key (",
+                             ec.message(), ")"));
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return fail(absl::StrCat(key_key, ": ", tls.key_file,
+                             " does not match the certificate in ",
+                             tls.cert_file));
+  }
+  return context;
+}
+
 struct Route {
   std::string method;  // "" = any
   Handler handler;
 };
 
-class Connection;
+class ConnectionBase;
 
 // The server's state; Server::Impl (private in server.h) derives from it so
 // connections in this file can name it.
@@ -149,8 +230,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   }
 
   absl::Status Listen(absl::string_view address);
+  absl::Status ReloadTls();
   void Stop();
-  void Unregister(Connection* connection) {
+  void Unregister(ConnectionBase* connection) {
     absl::MutexLock lock(&mu_);
     connections_.erase(connection);
     connections_open_.fetch_sub(1, std::memory_order_relaxed);
@@ -196,44 +278,102 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   net::steady_timer retry_ ABSL_GUARDED_BY(mu_);
   bool listening_ ABSL_GUARDED_BY(mu_) = false;
   std::string address_ ABSL_GUARDED_BY(mu_);
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections_
-      ABSL_GUARDED_BY(mu_);
-
-  friend class Connection;
+  std::unordered_map<ConnectionBase*, std::weak_ptr<ConnectionBase>>
+      connections_ ABSL_GUARDED_BY(mu_);
+  // The certificate new connections get; replaced by ReloadTls. Each TLS
+  // connection holds the one it was accepted with.
+  std::shared_ptr<ssl::context> tls_context_ ABSL_GUARDED_BY(mu_);
+  // Serializes reloads (file reading happens outside mu_).
+  absl::Mutex reload_mu_;
 };
 
-// One accepted socket. Every member is used only on the socket's strand.
+// What the server and Responders need of a connection, whatever its stream.
+class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
+ public:
+  explicit ConnectionBase(std::shared_ptr<ServerCore> server)
+      : server_(std::move(server)) {}
+  virtual ~ConnectionBase() { server_->Unregister(this); }
+
+  virtual void Start() = 0;
+  // Runs on the strand when the server stops.
+  virtual void OnStop() = 0;
+  // Runs on the strand with the handler's answer.
+  virtual void OnResponse(Response response) = 0;
+  virtual net::any_io_executor executor() = 0;
+
+ protected:
+  std::shared_ptr<ServerCore> server_;
+};
+
+// One accepted socket, plaintext (Stream = beast::tcp_stream) or TLS
+// (TlsStream): one request-handling path for both, with every deadline set on
+// the TCP layer underneath. Every member is used only on the socket's strand.
 // Reads one request at a time: the next request is read only after the
 // response is written, which keeps pipelined responses in order.
-class Connection : public std::enable_shared_from_this<Connection> {
+template <class Stream>
+class Connection final : public ConnectionBase {
  public:
-  Connection(std::shared_ptr<ServerCore> server, tcp::socket socket)
-      : server_(std::move(server)), stream_(std::move(socket)) {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `context` is the TLS certificate (null for plaintext); the connection
+  // keeps it for its lifetime, whatever ReloadTls does meanwhile.
+  Connection(std::shared_ptr<ServerCore> server,
+             std::shared_ptr<ssl::context> context, tcp::socket socket)
+      : ConnectionBase(std::move(server)),
+        context_(std::move(context)),
+        stream_(MakeStream(std::move(socket), context_.get())) {
     beast::error_code ec;
-    tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
+    tcp::endpoint remote = tcp().socket().remote_endpoint(ec);
     if (!ec) remote_address_ = EndpointString(remote);
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-  }
-  ~Connection() { server_->Unregister(this); }
-
-  void Start() {
-    net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this()] { self->ReadHeader(); });
+    tcp().socket().set_option(tcp::no_delay(true), ec);
   }
 
-  // Runs on the strand when the server stops.
-  void OnStop() {
-    if (state_ == State::kReading || state_ == State::kLingering) Close();
+  void Start() override {
+    net::dispatch(stream_.get_executor(), [self = self()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->ReadHeader();
+      }
+    });
   }
 
-  beast::tcp_stream::executor_type executor() { return stream_.get_executor(); }
+  void OnStop() override {
+    if (state_ == State::kHandshaking || state_ == State::kReading ||
+        state_ == State::kLingering) {
+      Close();
+    }
+  }
 
-  // Runs on the strand with the handler's answer.
-  void OnResponse(Response response);
+  net::any_io_executor executor() override { return stream_.get_executor(); }
+
+  void OnResponse(Response response) override;
 
  private:
-  enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
+  enum class State {
+    kHandshaking,
+    kReading,
+    kHandling,
+    kWriting,
+    kLingering,
+    kClosed
+  };
 
+  static Stream MakeStream(tcp::socket socket, ssl::context* context) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *context);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  std::shared_ptr<Connection> self() {
+    return std::static_pointer_cast<Connection>(shared_from_this());
+  }
+  // The TCP stream: where deadlines are set, for TLS too.
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+  void Handshake();
   void WaitIdle();
   void ReadHeader();
   void OnHeader(beast::error_code ec);
@@ -244,17 +384,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void WriteError(int status, absl::string_view text);
   void Write();
   void OnWrite(beast::error_code ec);
+  void CloseAfterWrite();
   void Linger();
   void Drain();
   void Close();
 
-  std::shared_ptr<ServerCore> server_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> context_;  // before stream_, which uses it
+  Stream stream_;
   beast::flat_buffer buffer_;  // reused across requests on this connection
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
   std::string remote_address_;
-  State state_ = State::kReading;
+  State state_ = kTls ? State::kHandshaking : State::kReading;
   bool keep_alive_ = false;
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
@@ -266,7 +407,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // Shared by all copies of one Responder; answers 500 if none was called.
 class ResponderState {
  public:
-  explicit ResponderState(std::shared_ptr<Connection> connection)
+  explicit ResponderState(std::shared_ptr<ConnectionBase> connection)
       : connection_(std::move(connection)) {}
   ~ResponderState() {
     if (!answered_.exchange(true)) Send(TextResponse(500, "no response\n"));
@@ -280,7 +421,7 @@ class ResponderState {
   void Send(Response response) {
     // The connection's strand serializes this with everything else on the
     // socket, whichever thread the handler answered from.
-    std::shared_ptr<Connection> connection = std::move(connection_);
+    std::shared_ptr<ConnectionBase> connection = std::move(connection_);
     try {
       auto executor = connection->executor();
       net::dispatch(executor, [connection, r = std::move(response)]() mutable {
@@ -290,11 +431,38 @@ class ResponderState {
       log::Error(kComponent, "cannot deliver response", {{"error", e.what()}});
     }
   }
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<ConnectionBase> connection_;
   std::atomic<bool> answered_{false};
 };
 
-void Connection::ReadHeader() {
+template <class Stream>
+void Connection<Stream>::Handshake() {
+  if (server_->stopping()) {
+    Close();
+    return;
+  }
+  state_ = State::kHandshaking;
+  // A client that connects and says nothing (or too little) is cut off like
+  // one that does not finish its headers.
+  tcp().expires_after(ToChrono(server_->options().header_timeout));
+  stream_.async_handshake(
+      ssl::stream_base::server, [self = self()](beast::error_code ec) {
+        if (ec) {
+          // Plaintext clients, scanners, timeouts: nothing to answer.
+          if (log::Enabled(log::Level::kDebug)) {
+            log::Debug(
+                kComponent, "TLS handshake failed",
+                {{"remote", self->remote_address_}, {"error", ec.message()}});
+          }
+          self->Close();
+          return;
+        }
+        self->ReadHeader();
+      });
+}
+
+template <class Stream>
+void Connection<Stream>::ReadHeader() {
   if (server_->stopping()) {
     Close();
     return;
@@ -307,15 +475,14 @@ void Connection::ReadHeader() {
   parser_->body_limit(options.max_body_bytes);
   // One deadline for the whole header block: a client trickling bytes
   // (slowloris) cannot extend it.
-  stream_.expires_after(ToChrono(options.header_timeout));
+  tcp().expires_after(ToChrono(options.header_timeout));
   bhttp::async_read_header(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) {
-        self->OnHeader(ec);
-      });
+      [self = self()](beast::error_code ec, size_t) { self->OnHeader(ec); });
 }
 
-void Connection::WaitIdle() {
+template <class Stream>
+void Connection<Stream>::WaitIdle() {
   if (server_->stopping()) {
     Close();
     return;
@@ -327,20 +494,20 @@ void Connection::WaitIdle() {
   }
   // Between requests the idle timeout applies; the header timeout starts
   // with the first byte of the next request.
-  stream_.expires_after(ToChrono(server_->options().idle_timeout));
-  stream_.async_read_some(
-      buffer_.prepare(kReadChunk),
-      [self = shared_from_this()](beast::error_code ec, size_t n) {
-        if (ec) {  // idle timeout, peer closed, or Stop
-          self->Close();
-          return;
-        }
-        self->buffer_.commit(n);
-        self->ReadHeader();
-      });
+  tcp().expires_after(ToChrono(server_->options().idle_timeout));
+  stream_.async_read_some(buffer_.prepare(kReadChunk),
+                          [self = self()](beast::error_code ec, size_t n) {
+                            if (ec) {  // idle timeout, peer closed, or Stop
+                              self->Close();
+                              return;
+                            }
+                            self->buffer_.commit(n);
+                            self->ReadHeader();
+                          });
 }
 
-void Connection::OnHeader(beast::error_code ec) {
+template <class Stream>
+void Connection<Stream>::OnHeader(beast::error_code ec) {
   if (ec) {
     OnReadError(ec);
     return;
@@ -352,9 +519,9 @@ void Connection::OnHeader(beast::error_code ec) {
   const auto expect = parser_->get()[bhttp::field::expect];
   if (absl::EqualsIgnoreCase(absl::string_view(expect.data(), expect.size()),
                              "100-continue")) {
-    stream_.expires_after(ToChrono(server_->options().write_timeout));
+    tcp().expires_after(ToChrono(server_->options().write_timeout));
     net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                     [self = self()](beast::error_code ec, size_t) {
                        if (ec) {
                          self->Close();
                          return;
@@ -366,15 +533,16 @@ void Connection::OnHeader(beast::error_code ec) {
   ReadBody();
 }
 
-void Connection::ReadBody() {
-  stream_.expires_after(ToChrono(server_->options().body_timeout));
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      self->OnBody(ec);
-                    });
+template <class Stream>
+void Connection<Stream>::ReadBody() {
+  tcp().expires_after(ToChrono(server_->options().body_timeout));
+  bhttp::async_read(
+      stream_, buffer_, *parser_,
+      [self = self()](beast::error_code ec, size_t) { self->OnBody(ec); });
 }
 
-void Connection::OnBody(beast::error_code ec) {
+template <class Stream>
+void Connection<Stream>::OnBody(beast::error_code ec) {
   if (ec) {
     OnReadError(ec);
     return;
@@ -382,7 +550,8 @@ void Connection::OnBody(beast::error_code ec) {
   Dispatch();
 }
 
-void Connection::OnReadError(beast::error_code ec) {
+template <class Stream>
+void Connection<Stream>::OnReadError(beast::error_code ec) {
   if (state_ == State::kClosed) return;
   if (ec == bhttp::error::body_limit) {
     WriteError(413, "request body too large\n");
@@ -396,11 +565,12 @@ void Connection::OnReadError(beast::error_code ec) {
              ec != bhttp::error::short_read) {
     WriteError(400, "bad request\n");
   } else {
-    Close();  // timeout, peer gone, or Stop: nobody to answer
+    Close();  // timeout, peer gone, TLS error, or Stop: nobody to answer
   }
 }
 
-void Connection::Dispatch() {
+template <class Stream>
+void Connection<Stream>::Dispatch() {
   server_->CountRequest();
   auto& message = parser_->get();
   keep_alive_ = message.keep_alive();
@@ -450,7 +620,8 @@ void Connection::Dispatch() {
   }
 }
 
-void Connection::WriteError(int status, absl::string_view text) {
+template <class Stream>
+void Connection<Stream>::WriteError(int status, absl::string_view text) {
   state_ = State::kHandling;
   keep_alive_ = false;
   version_ = 11;
@@ -459,7 +630,8 @@ void Connection::WriteError(int status, absl::string_view text) {
   OnResponse(TextResponse(status, std::string(text)));
 }
 
-void Connection::OnResponse(Response response) {
+template <class Stream>
+void Connection<Stream>::OnResponse(Response response) {
   if (state_ != State::kHandling) return;
   state_ = State::kWriting;
   if (response.drop_connection) {
@@ -503,15 +675,16 @@ void Connection::OnResponse(Response response) {
   Write();
 }
 
-void Connection::Write() {
-  stream_.expires_after(ToChrono(server_->options().write_timeout));
-  bhttp::async_write(stream_, response_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnWrite(ec);
-                     });
+template <class Stream>
+void Connection<Stream>::Write() {
+  tcp().expires_after(ToChrono(server_->options().write_timeout));
+  bhttp::async_write(
+      stream_, response_,
+      [self = self()](beast::error_code ec, size_t) { self->OnWrite(ec); });
 }
 
-void Connection::OnWrite(beast::error_code ec) {
+template <class Stream>
+void Connection<Stream>::OnWrite(beast::error_code ec) {
   if (ec) {
     Close();
     return;
@@ -521,45 +694,61 @@ void Connection::OnWrite(beast::error_code ec) {
     return;
   }
   if (close_after_write_) {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    Close();
+    CloseAfterWrite();
     return;
   }
   response_ = {};  // frees the body while the connection idles
   WaitIdle();
 }
 
-void Connection::Linger() {
+template <class Stream>
+void Connection<Stream>::CloseAfterWrite() {
+  if constexpr (kTls) {
+    // close_notify tells the client the response ended here and was not cut
+    // off; a client that never answers it gets kLingerTime.
+    tcp().expires_after(kLingerTime);
+    stream_.async_shutdown(
+        [self = self()](beast::error_code) { self->Close(); });
+  } else {
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Close();
+  }
+}
+
+template <class Stream>
+void Connection<Stream>::Linger() {
   state_ = State::kLingering;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
   buffer_.consume(buffer_.size());
-  stream_.expires_after(kLingerTime);
+  tcp().expires_after(kLingerTime);
   lingered_ = 0;
   Drain();
 }
 
-void Connection::Drain() {
-  stream_.async_read_some(
-      buffer_.prepare(kReadChunk),
-      [self = shared_from_this()](beast::error_code ec, size_t n) {
-        self->lingered_ += n;
-        if (ec || self->lingered_ > kLingerMaxBytes ||
-            self->state_ != State::kLingering) {
-          self->Close();
-          return;
-        }
-        self->Drain();
-      });
+template <class Stream>
+void Connection<Stream>::Drain() {
+  // Raw bytes off the TCP layer (for TLS too: they are only discarded).
+  tcp().async_read_some(buffer_.prepare(kReadChunk),
+                        [self = self()](beast::error_code ec, size_t n) {
+                          self->lingered_ += n;
+                          if (ec || self->lingered_ > kLingerMaxBytes ||
+                              self->state_ != State::kLingering) {
+                            self->Close();
+                            return;
+                          }
+                          self->Drain();
+                        });
 }
 
-void Connection::Close() {
+template <class Stream>
+void Connection<Stream>::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.close();
+  tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  tcp().close();
 }
 
 absl::Status ServerCore::Listen(absl::string_view address) {
@@ -604,6 +793,14 @@ absl::Status ServerCore::Listen(absl::string_view address) {
   }
   tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
 
+  std::shared_ptr<ssl::context> tls_context;
+  if (!options_.tls.cert_file.empty()) {
+    absl::StatusOr<std::shared_ptr<ssl::context>> loaded =
+        LoadTlsContext(options_.tls);
+    if (!loaded.ok()) return loaded.status();
+    tls_context = *std::move(loaded);
+  }
+
   absl::MutexLock lock(&mu_);
   if (stopping()) return absl::FailedPreconditionError("server is stopped");
   if (listening_) {
@@ -637,7 +834,9 @@ absl::Status ServerCore::Listen(absl::string_view address) {
   port_.store(bound.port());
   listening_ = true;
   address_ = EndpointString(bound);
-  log::Info(kComponent, "listening", {{"address", address_}});
+  tls_context_ = std::move(tls_context);
+  log::Info(kComponent, "listening",
+            {{"address", address_}, {"tls", tls_context_ ? "true" : "false"}});
   AcceptLocked();
   return absl::OkStatus();
 }
@@ -652,8 +851,8 @@ void ServerCore::AcceptLocked() {
 
 void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted) return;
-  std::shared_ptr<Connection>
-      connection;  // outlives the lock (see ~Connection)
+  std::shared_ptr<ConnectionBase>
+      connection;  // outlives the lock (see ~ConnectionBase)
   absl::ReleasableMutexLock lock(&mu_);
   if (stopping() || !acceptor_.is_open()) {
     beast::error_code ignored;
@@ -680,8 +879,13 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
   } else {
     connections_accepted_.fetch_add(1, std::memory_order_relaxed);
     connections_open_.fetch_add(1, std::memory_order_relaxed);
-    connection =
-        std::make_shared<Connection>(shared_from_this(), std::move(socket));
+    if (tls_context_ != nullptr) {
+      connection = std::make_shared<Connection<TlsStream>>(
+          shared_from_this(), tls_context_, std::move(socket));
+    } else {
+      connection = std::make_shared<Connection<beast::tcp_stream>>(
+          shared_from_this(), nullptr, std::move(socket));
+    }
     connections_.emplace(connection.get(), connection);
   }
   AcceptLocked();
@@ -691,7 +895,7 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
 
 void ServerCore::Stop() {
   stopping_.store(true, std::memory_order_release);
-  std::vector<std::shared_ptr<Connection>> open;
+  std::vector<std::shared_ptr<ConnectionBase>> open;
   {
     absl::MutexLock lock(&mu_);
     beast::error_code ignored;
@@ -712,6 +916,30 @@ void ServerCore::Stop() {
     net::post(executor,
               [connection = std::move(connection)] { connection->OnStop(); });
   }
+}
+
+absl::Status ServerCore::ReloadTls() {
+  if (options_.tls.cert_file.empty()) {
+    return absl::FailedPreconditionError("TLS is not configured");
+  }
+  absl::MutexLock reload(&reload_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (tls_context_ == nullptr) {
+      return absl::FailedPreconditionError("not listening");
+    }
+  }
+  // Files are read and parsed outside mu_, which accepts wait on.
+  absl::StatusOr<std::shared_ptr<ssl::context>> loaded =
+      LoadTlsContext(options_.tls);
+  if (!loaded.ok()) return loaded.status();
+  std::shared_ptr<ssl::context> old;  // freed outside the lock
+  {
+    absl::MutexLock lock(&mu_);
+    old = std::move(tls_context_);
+    tls_context_ = *std::move(loaded);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -741,6 +969,10 @@ absl::Status Server::Listen(absl::string_view address) {
 }
 
 int Server::port() const { return impl_->port_.load(); }
+
+bool Server::tls() const { return !impl_->options().tls.cert_file.empty(); }
+
+absl::Status Server::ReloadTls() { return impl_->ReloadTls(); }
 
 void Server::Stop() { impl_->Stop(); }
 

@@ -16,6 +16,16 @@
 // over max_header_bytes 431, a malformed request 400, and a client that does
 // not finish its headers (or body) in time is disconnected. Connections past
 // max_connections are closed at accept. Keep-alive is on.
+//
+// HTTPS: set options.tls (PEM certificate chain and key files, TLS 1.2+).
+// Every limit and timeout above applies to TLS connections too, and the
+// handshake must finish within header_timeout. ReloadTls() re-reads the files
+// (on SIGHUP) for connections accepted afterwards:
+//
+//   options.tls = {"/etc/wagate/cert.pem", "/etc/wagate/key.pem"};
+//   ...
+//   absl::Status reloaded = server.ReloadTls();  // old certificate kept on
+//   error
 #ifndef WAGATE_SERVICE_HTTP_SERVER_H_
 #define WAGATE_SERVICE_HTTP_SERVER_H_
 
@@ -37,6 +47,14 @@ namespace wagate::http {
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(Request, Responder)>;
 
+// The listener's certificate; an empty cert_file means plaintext HTTP.
+struct ServerTls {
+  std::string cert_file;  // PEM certificate chain, leaf first
+  std::string key_file;   // PEM private key (unencrypted)
+  // Names these settings in errors: "tls.http.cert_file: cannot read ...".
+  std::string config_key = "tls.http";
+};
+
 struct ServerOptions {
   size_t max_body_bytes = 4 << 20;     // 4 MiB; more gets 413
   size_t max_header_bytes = 16 << 10;  // whole header block; more gets 431
@@ -45,6 +63,7 @@ struct ServerOptions {
   absl::Duration body_timeout = absl::Seconds(30);    // body must arrive
   absl::Duration idle_timeout = absl::Seconds(60);    // between requests
   absl::Duration write_timeout = absl::Seconds(30);
+  ServerTls tls;  // unset: plaintext
 };
 
 struct ServerStats {
@@ -70,8 +89,18 @@ class Server {
   void HandlePrefix(absl::string_view method, absl::string_view prefix,
                     Handler handler);
 
-  // Binds "host:port" (port 0 picks a free one) and starts accepting.
+  // Binds "host:port" (port 0 picks a free one) and starts accepting. With
+  // options.tls, first loads the certificate: FAILED_PRECONDITION naming the
+  // config key and path (never the file's contents) if a file cannot be read,
+  // is not PEM, or the key does not match the certificate.
   absl::Status Listen(absl::string_view address);
+  // True when serving HTTPS (options.tls set).
+  bool tls() const;
+  // Re-reads options.tls's files; connections accepted afterwards use the new
+  // certificate, open ones keep theirs. On error (as for Listen) the previous
+  // certificate stays in use. FAILED_PRECONDITION if TLS is off or the server
+  // has not listened yet.
+  absl::Status ReloadTls();
   // The bound port, after Listen.
   int port() const;
 

@@ -1,15 +1,21 @@
 #include "service/http/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,18 +32,94 @@
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "gtest/gtest.h"
+#include "openssl/bio.h"
+#include "openssl/err.h"
+#include "openssl/evp.h"
+#include "openssl/pem.h"
+#include "openssl/ssl.h"
+#include "openssl/x509.h"
+#include "openssl/x509v3.h"
 
 namespace wagate::http {
 namespace {
 
-// A blocking loopback client speaking raw bytes, so tests can send malformed
-// or slow requests. Every read gives up after a few seconds.
+using Clock = std::chrono::steady_clock;
+
+// A self-signed certificate for 127.0.0.1 / localhost, made at test time.
+struct TestCert {
+  std::string key_pem;
+  std::string cert_pem;
+  std::string fingerprint;  // SHA-256 of the DER certificate, hex
+};
+
+std::string Fingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  X509_digest(cert, EVP_sha256(), md, &n);
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i)
+    absl::StrAppend(&hex, absl::Hex(md[i], absl::kZeroPad2));
+  return hex;
+}
+
+TestCert MakeCert(const std::string& common_name) {
+  static std::atomic<long> serial{1};
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), serial++);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
+                                            "IP:127.0.0.1,DNS:localhost");
+  X509_add_ext(cert, san, -1);
+  X509_EXTENSION_free(san);
+  X509_sign(cert, key, EVP_sha256());
+  TestCert out;
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio, &data);
+  out.key_pem.assign(data, static_cast<size_t>(size));
+  BIO_reset(bio);
+  PEM_write_bio_X509(bio, cert);
+  size = BIO_get_mem_data(bio, &data);
+  out.cert_pem.assign(data, static_cast<size_t>(size));
+  BIO_free(bio);
+  out.fingerprint = Fingerprint(cert);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+// How a test client talks to the server.
+struct ClientTls {
+  bool enabled = false;
+  // PEM certificate to verify the server against (with its IP address);
+  // empty: no verification.
+  std::string trust_pem;
+};
+
+// A blocking loopback client speaking raw bytes (over TLS when asked), so
+// tests can send malformed or slow requests. Every read gives up after a few
+// seconds.
 class RawClient {
  public:
-  explicit RawClient(int port) {
+  explicit RawClient(int port, ClientTls tls = {}) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     sockaddr_in addr{};
@@ -46,17 +128,49 @@ class RawClient {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ =
         ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    // Non-blocking: every wait is a poll with a deadline.
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    if (connected_ && tls.enabled) Handshake(tls);
   }
   ~RawClient() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
     if (fd_ >= 0) ::close(fd_);
   }
 
   bool connected() const { return connected_; }
+  // TLS: whether the handshake succeeded, the server's certificate and the
+  // protocol version.
+  bool handshake_ok() const { return handshake_ok_; }
+  std::string peer_fingerprint() const { return peer_fingerprint_; }
+  int tls_version() const { return ssl_ ? SSL_version(ssl_) : 0; }
 
   void Send(absl::string_view data) {
+    auto deadline = Clock::now() + std::chrono::seconds(5);
     while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
+      ssize_t n;
+      if (ssl_ != nullptr) {
+        n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
+        if (n <= 0) {
+          int error = SSL_get_error(ssl_, static_cast<int>(n));
+          if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
+            if (!WaitFor(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                         deadline)) {
+              return;
+            }
+            continue;
+          }
+          ERR_clear_error();
+          return;
+        }
+      } else {
+        n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          if (!WaitFor(POLLOUT, deadline)) return;
+          continue;
+        }
+        if (n <= 0) return;
+      }
       data.remove_prefix(static_cast<size_t>(n));
     }
   }
@@ -76,9 +190,10 @@ class RawClient {
   // Reads one response with a Content-Length body; nullopt if the
   // connection closed or timed out first.
   std::optional<Reply> Read() {
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
     size_t end;
     while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Fill()) return std::nullopt;
+      if (!Fill(deadline)) return std::nullopt;
     }
     Reply reply;
     std::vector<absl::string_view> lines =
@@ -102,7 +217,7 @@ class RawClient {
     buffer_.erase(0, end + 4);
     if (reply.status == 100) return Read();
     while (buffer_.size() < length) {
-      if (!Fill()) return std::nullopt;
+      if (!Fill(deadline)) return std::nullopt;
     }
     reply.body = buffer_.substr(0, length);
     buffer_.erase(0, length);
@@ -112,16 +227,9 @@ class RawClient {
   // True if the server closes the connection (EOF or reset) before the
   // receive timeout; any bytes received meanwhile go to the buffer.
   bool WaitClosed(int timeout_ms = 3000) {
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      int left = static_cast<int>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(
-              deadline - std::chrono::steady_clock::now())
-              .count());
-      if (::poll(&p, 1, std::max(left, 1)) <= 0) continue;
-      if (!Fill()) return closed_;
+    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (Clock::now() < deadline) {
+      if (!Fill(deadline)) return closed_;
     }
     return false;
   }
@@ -129,20 +237,102 @@ class RawClient {
   const std::string& buffered() const { return buffer_; }
 
  private:
-  bool Fill() {
-    char chunk[16384];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buffer_.append(chunk, static_cast<size_t>(n));
-      return true;
+  // Waits until the socket is ready for `events`; false at the deadline.
+  bool WaitFor(short events, Clock::time_point deadline) {
+    while (true) {
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                Clock::now())
+              .count());
+      if (left <= 0) return false;
+      pollfd p{fd_, events, 0};
+      int ready = ::poll(&p, 1, left);
+      if (ready > 0) return true;
+      if (ready < 0 && errno != EINTR) return false;
     }
-    closed_ = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
-    return false;
+  }
+
+  // Appends what arrives before the deadline; false on timeout (closed_
+  // false) or when the server closed or reset the connection (closed_ true).
+  bool Fill(Clock::time_point deadline) {
+    char chunk[16384];
+    while (true) {
+      if (ssl_ != nullptr) {
+        int n = SSL_read(ssl_, chunk, sizeof(chunk));
+        if (n > 0) {
+          buffer_.append(chunk, static_cast<size_t>(n));
+          return true;
+        }
+        int error = SSL_get_error(ssl_, n);
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+          if (!WaitFor(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+                       deadline)) {
+            return false;
+          }
+          continue;
+        }
+        ERR_clear_error();
+        closed_ = true;  // close_notify, EOF or reset
+        return false;
+      }
+      ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n > 0) {
+        buffer_.append(chunk, static_cast<size_t>(n));
+        return true;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!WaitFor(POLLIN, deadline)) return false;
+        continue;
+      }
+      closed_ = true;
+      return false;
+    }
+  }
+
+  void Handshake(const ClientTls& tls) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    if (!tls.trust_pem.empty()) {
+      BIO* bio = BIO_new_mem_buf(tls.trust_pem.data(),
+                                 static_cast<int>(tls.trust_pem.size()));
+      X509* trusted = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+      BIO_free(bio);
+      X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), trusted);
+      X509_free(trusted);
+      SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    }
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, fd_);
+    if (!tls.trust_pem.empty()) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
+    }
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (true) {
+      int n = SSL_connect(ssl_);
+      if (n == 1) break;
+      int error = SSL_get_error(ssl_, n);
+      if ((error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) &&
+          WaitFor(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+        continue;
+      }
+      ERR_clear_error();
+      closed_ = true;  // refused: nothing more will come
+      return;
+    }
+    handshake_ok_ = true;
+    X509* peer = SSL_get1_peer_certificate(ssl_);
+    if (peer != nullptr) {
+      peer_fingerprint_ = Fingerprint(peer);
+      X509_free(peer);
+    }
   }
 
   int fd_ = -1;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
   bool connected_ = false;
+  bool handshake_ok_ = false;
   bool closed_ = false;
+  std::string peer_fingerprint_;
   std::string buffer_;
 };
 
@@ -169,12 +359,26 @@ ServerOptions ShortOptions() {
   return options;
 }
 
-class ServerTest : public ::testing::Test {
+// Runs the io_context; with tls_, servers get a self-signed certificate
+// written to files in a fresh directory.
+class ServerFixture : public ::testing::Test {
  protected:
-  ServerTest() : work_(io_.get_executor()) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+  static void SetUpTestSuite() {
+    // A TLS client writing to a closed socket must not kill the test.
+    ::signal(SIGPIPE, SIG_IGN);
   }
-  ~ServerTest() override {
+
+  ServerFixture() : work_(io_.get_executor()) {
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    std::string dir = ::testing::TempDir() + "/server_test_XXXXXX";
+    dir_ = ::mkdtemp(dir.data()) != nullptr ? dir : ::testing::TempDir();
+    cert_ = Cert("A");
+    cert_file_ = dir_ + "/cert.pem";
+    key_file_ = dir_ + "/key.pem";
+    WriteFile(cert_file_, cert_.cert_pem);
+    WriteFile(key_file_, cert_.key_pem);
+  }
+  ~ServerFixture() override {
     server_.reset();
     work_.reset();
     io_.stop();
@@ -189,7 +393,28 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(server_->Listen("127.0.0.1:0").ok());
     ASSERT_GT(server_->port(), 0);
   }
-  void StartEcho(ServerOptions options = ShortOptions()) {
+  // Certificates are made once per name and reused across tests.
+  static const TestCert& Cert(const std::string& name) {
+    static absl::Mutex mu;
+    static auto* certs = new std::map<std::string, TestCert>();
+    absl::MutexLock lock(&mu);
+    auto it = certs->find(name);
+    if (it == certs->end()) {
+      it = certs->emplace(name, MakeCert("wagate-test-" + name)).first;
+    }
+    return it->second;
+  }
+
+  // ShortOptions(), with the test certificate when tls_.
+  ServerOptions Options() const {
+    ServerOptions options = ShortOptions();
+    if (tls_) options.tls = ServerTls{cert_file_, key_file_};
+    return options;
+  }
+  ClientTls client_tls() const { return ClientTls{tls_, ""}; }
+
+  void StartEcho() { StartEcho(Options()); }
+  void StartEcho(ServerOptions options) {
     StartServer(options, [](Server& s) {
       s.Handle("", "/echo", [](Request req, Responder respond) {
         respond(TextResponse(200, req.method + " " + req.body));
@@ -202,10 +427,28 @@ class ServerTest : public ::testing::Test {
       work_;
   std::vector<std::thread> threads_;
   std::unique_ptr<Server> server_;
+  bool tls_ = false;
+  std::string dir_;
+  TestCert cert_;
+  std::string cert_file_;
+  std::string key_file_;
 };
 
-TEST_F(ServerTest, RoutesExactPrefixNotFoundAndWrongMethod) {
-  StartServer(ShortOptions(), [](Server& s) {
+// Every behaviour over plaintext and over TLS: one request-handling path,
+// with every limit and timeout, for both.
+class ServerTest : public ServerFixture,
+                   public ::testing::WithParamInterface<bool> {
+ protected:
+  ServerTest() { tls_ = GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Transports, ServerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Tls" : "Plaintext";
+                         });
+
+TEST_P(ServerTest, RoutesExactPrefixNotFoundAndWrongMethod) {
+  StartServer(Options(), [](Server& s) {
     s.Handle("GET", "/a",
              [](Request, Responder r) { r(TextResponse(200, "exact-get")); });
     s.Handle("PUT", "/a",
@@ -219,7 +462,7 @@ TEST_F(ServerTest, RoutesExactPrefixNotFoundAndWrongMethod) {
     s.Handle("POST", "/p/exact",
              [](Request, Responder r) { r(TextResponse(201, "exact-post")); });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   ASSERT_TRUE(c.connected());
   struct Case {
     std::string request;
@@ -252,15 +495,15 @@ TEST_F(ServerTest, RoutesExactPrefixNotFoundAndWrongMethod) {
   EXPECT_EQ(server_->stats().connections_accepted, 1u);
 }
 
-TEST_F(ServerTest, ResponseHeadersAndContentType) {
-  StartServer(ShortOptions(), [](Server& s) {
+TEST_P(ServerTest, ResponseHeadersAndContentType) {
+  StartServer(Options(), [](Server& s) {
     s.Handle("GET", "/j", [](Request, Responder r) {
       Response response = JsonResponse(202, "{\"ok\":true}");
       response.headers.emplace_back("X-Trace", "abc");
       r(std::move(response));
     });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/j"));
   auto reply = c.Read();
   ASSERT_TRUE(reply.has_value());
@@ -271,10 +514,10 @@ TEST_F(ServerTest, ResponseHeadersAndContentType) {
   EXPECT_EQ(reply->body, "{\"ok\":true}");
 }
 
-TEST_F(ServerTest, AsyncResponderFromAnotherThread) {
+TEST_P(ServerTest, AsyncResponderFromAnotherThread) {
   std::vector<std::thread> answerers;
   absl::Mutex mu;
-  StartServer(ShortOptions(), [&](Server& s) {
+  StartServer(Options(), [&](Server& s) {
     s.Handle("POST", "/later", [&](Request req, Responder respond) {
       absl::MutexLock lock(&mu);
       answerers.emplace_back([body = req.body, respond] {
@@ -283,7 +526,7 @@ TEST_F(ServerTest, AsyncResponderFromAnotherThread) {
       });
     });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Post("/later", "hi"));
   auto reply = c.Read();
   ASSERT_TRUE(reply.has_value());
@@ -293,10 +536,10 @@ TEST_F(ServerTest, AsyncResponderFromAnotherThread) {
   for (auto& t : answerers) t.join();
 }
 
-TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
+TEST_P(ServerTest, PipelinedRequestsAnsweredInOrder) {
   std::vector<std::thread> answerers;
   absl::Mutex mu;
-  StartServer(ShortOptions(), [&](Server& s) {
+  StartServer(Options(), [&](Server& s) {
     s.Handle("GET", "/slow", [&](Request, Responder respond) {
       absl::MutexLock lock(&mu);
       answerers.emplace_back([respond] {
@@ -307,7 +550,7 @@ TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
     s.Handle("GET", "/fast",
              [](Request, Responder r) { r(TextResponse(200, "fast")); });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/slow") + Get("/fast") + Get("/slow"));
   for (const char* want : {"slow", "fast", "slow"}) {
     auto reply = c.Read();
@@ -318,13 +561,13 @@ TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
   for (auto& t : answerers) t.join();
 }
 
-TEST_F(ServerTest, DroppedResponderAnswers500) {
-  StartServer(ShortOptions(), [](Server& s) {
+TEST_P(ServerTest, DroppedResponderAnswers500) {
+  StartServer(Options(), [](Server& s) {
     s.Handle("GET", "/drop", [](Request, Responder) {});
     s.Handle("GET", "/throw",
              [](Request, Responder) { throw std::runtime_error("boom"); });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   for (const char* target : {"/drop", "/throw"}) {
     c.Send(Get(target));
     auto reply = c.Read();
@@ -333,14 +576,14 @@ TEST_F(ServerTest, DroppedResponderAnswers500) {
   }
 }
 
-TEST_F(ServerTest, ResponderCalledTwiceSendsOnce) {
-  StartServer(ShortOptions(), [](Server& s) {
+TEST_P(ServerTest, ResponderCalledTwiceSendsOnce) {
+  StartServer(Options(), [](Server& s) {
     s.Handle("GET", "/twice", [](Request, Responder r) {
       r(TextResponse(200, "first"));
       r(TextResponse(200, "second"));
     });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/twice") + Get("/twice"));
   for (int i = 0; i < 2; ++i) {
     auto reply = c.Read();
@@ -349,8 +592,8 @@ TEST_F(ServerTest, ResponderCalledTwiceSendsOnce) {
   }
 }
 
-TEST_F(ServerTest, DecodesPathAndQuery) {
-  StartServer(ShortOptions(), [](Server& s) {
+TEST_P(ServerTest, DecodesPathAndQuery) {
+  StartServer(Options(), [](Server& s) {
     s.HandlePrefix("GET", "/q/", [](Request req, Responder r) {
       std::string out = req.path + "|" + req.target;
       for (const auto& [k, v] : req.query) out += "|" + k + "=" + v;
@@ -363,7 +606,7 @@ TEST_F(ServerTest, DecodesPathAndQuery) {
       r(TextResponse(200, out));
     });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/q/a%20b%2Fc?hub.mode=sub+scribe&x=%26%3D&empty=&flag&&y=1",
              "User-Agent: raw\r\n"));
   auto reply = c.Read();
@@ -374,9 +617,9 @@ TEST_F(ServerTest, DecodesPathAndQuery) {
             "remote=ok|ua=raw");
 }
 
-TEST_F(ServerTest, KeepAliveReusesOneConnection) {
+TEST_P(ServerTest, KeepAliveReusesOneConnection) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Post("/echo", "one"));
   auto first = c.Read();
   c.Send(Post("/echo", "two"));
@@ -390,9 +633,9 @@ TEST_F(ServerTest, KeepAliveReusesOneConnection) {
   EXPECT_EQ(stats.requests, 2u);
 }
 
-TEST_F(ServerTest, ConnectionCloseHonored) {
+TEST_P(ServerTest, ConnectionCloseHonored) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/echo", "Connection: close\r\n"));
   auto reply = c.Read();
   ASSERT_TRUE(reply.has_value());
@@ -400,9 +643,9 @@ TEST_F(ServerTest, ConnectionCloseHonored) {
   EXPECT_TRUE(c.WaitClosed());
 }
 
-TEST_F(ServerTest, Http10ClosesByDefault) {
+TEST_P(ServerTest, Http10ClosesByDefault) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send("GET /echo HTTP/1.0\r\n\r\n");
   auto reply = c.Read();
   ASSERT_TRUE(reply.has_value());
@@ -410,16 +653,16 @@ TEST_F(ServerTest, Http10ClosesByDefault) {
   EXPECT_TRUE(c.WaitClosed());
 }
 
-TEST_F(ServerTest, BodyLimit) {
+TEST_P(ServerTest, BodyLimit) {
   StartEcho();
-  RawClient ok(server_->port());
+  RawClient ok(server_->port(), client_tls());
   ok.Send(Post("/echo", std::string(1024, 'a')));
   auto reply = ok.Read();
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body.size(), 5u + 1024u);
 
-  RawClient big(server_->port());
+  RawClient big(server_->port(), client_tls());
   big.Send(Post("/echo", std::string(1025, 'a')));
   reply = big.Read();
   ASSERT_TRUE(reply.has_value());
@@ -427,9 +670,9 @@ TEST_F(ServerTest, BodyLimit) {
   EXPECT_TRUE(big.WaitClosed());
 }
 
-TEST_F(ServerTest, HugeDeclaredBodyRejectedBeforeItIsSent) {
+TEST_P(ServerTest, HugeDeclaredBodyRejectedBeforeItIsSent) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   // Only the headers are sent: the 413 must not wait for the body.
   c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n");
   auto reply = c.Read();
@@ -437,9 +680,9 @@ TEST_F(ServerTest, HugeDeclaredBodyRejectedBeforeItIsSent) {
   EXPECT_EQ(reply->status, 413);
 }
 
-TEST_F(ServerTest, ChunkedBodyOverLimit) {
+TEST_P(ServerTest, ChunkedBodyOverLimit) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   std::string chunk(600, 'b');
   c.Send(absl::StrCat(
       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -449,9 +692,9 @@ TEST_F(ServerTest, ChunkedBodyOverLimit) {
   EXPECT_EQ(reply->status, 413);
 }
 
-TEST_F(ServerTest, ExpectContinue) {
+TEST_P(ServerTest, ExpectContinue) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(
       "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
       "Expect: 100-continue\r\n\r\n");
@@ -466,9 +709,9 @@ TEST_F(ServerTest, ExpectContinue) {
   EXPECT_EQ(reply->body, "POST abc");
 }
 
-TEST_F(ServerTest, OversizedHeadersGet431) {
+TEST_P(ServerTest, OversizedHeadersGet431) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/echo", absl::StrCat("X-Big: ", std::string(4096, 'h'), "\r\n")));
   auto reply = c.Read();
   ASSERT_TRUE(reply.has_value());
@@ -476,12 +719,12 @@ TEST_F(ServerTest, OversizedHeadersGet431) {
   EXPECT_TRUE(c.WaitClosed());
 }
 
-TEST_F(ServerTest, MalformedRequestGets400AndClose) {
+TEST_P(ServerTest, MalformedRequestGets400AndClose) {
   StartEcho();
   for (const char* bad : {"GARBAGE\r\n\r\n", "GET /echo HTTP/9.9\r\n\r\n",
                           "GET /echo HTTP/1.1\r\nBad Header\r\n\r\n",
                           "POST /echo HTTP/1.1\r\nContent-Length: x\r\n\r\n"}) {
-    RawClient c(server_->port());
+    RawClient c(server_->port(), client_tls());
     c.Send(bad);
     auto reply = c.Read();
     ASSERT_TRUE(reply.has_value()) << bad;
@@ -490,9 +733,9 @@ TEST_F(ServerTest, MalformedRequestGets400AndClose) {
   }
 }
 
-TEST_F(ServerTest, SlowHeadersDisconnected) {
+TEST_P(ServerTest, SlowHeadersDisconnected) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send("GET /echo HTTP/1.1\r\nHost: t\r\n");
   // Trickling bytes must not extend the header deadline.
   for (int i = 0; i < 5; ++i) {
@@ -503,17 +746,17 @@ TEST_F(ServerTest, SlowHeadersDisconnected) {
   EXPECT_EQ(c.buffered(), "");  // no response, just closed
 }
 
-TEST_F(ServerTest, SlowBodyDisconnected) {
+TEST_P(ServerTest, SlowBodyDisconnected) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
   EXPECT_TRUE(c.WaitClosed(2000));
   EXPECT_EQ(c.buffered(), "");
 }
 
-TEST_F(ServerTest, IdleKeepAliveClosed) {
+TEST_P(ServerTest, IdleKeepAliveClosed) {
   StartEcho();
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/echo"));
   ASSERT_TRUE(c.Read().has_value());
   auto start = std::chrono::steady_clock::now();
@@ -523,11 +766,11 @@ TEST_F(ServerTest, IdleKeepAliveClosed) {
             std::chrono::milliseconds(200));
 }
 
-TEST_F(ServerTest, IdleTimeoutIsNotHeaderTimeout) {
-  ServerOptions options = ShortOptions();
+TEST_P(ServerTest, IdleTimeoutIsNotHeaderTimeout) {
+  ServerOptions options = Options();
   options.idle_timeout = absl::Seconds(5);
   StartEcho(options);
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/echo"));
   ASSERT_TRUE(c.Read().has_value());
   // Longer than header_timeout (300 ms) but within idle_timeout.
@@ -536,8 +779,8 @@ TEST_F(ServerTest, IdleTimeoutIsNotHeaderTimeout) {
   EXPECT_TRUE(c.Read().has_value());
 }
 
-TEST_F(ServerTest, WriteTimeoutClosesStalledReader) {
-  ServerOptions options = ShortOptions();
+TEST_P(ServerTest, WriteTimeoutClosesStalledReader) {
+  ServerOptions options = Options();
   options.write_timeout = absl::Milliseconds(300);
   absl::Notification called;
   StartServer(options, [&](Server& s) {
@@ -547,7 +790,7 @@ TEST_F(ServerTest, WriteTimeoutClosesStalledReader) {
       r(TextResponse(200, std::string(64 << 20, 'x')));
     });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/big"));  // and never read
   ASSERT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(5)));
   // Still writing well after the response started, then cut off.
@@ -561,15 +804,15 @@ TEST_F(ServerTest, WriteTimeoutClosesStalledReader) {
   EXPECT_EQ(server_->stats().connections_open, 0u);
 }
 
-TEST_F(ServerTest, MaxConnections) {
-  ServerOptions options = ShortOptions();
+TEST_P(ServerTest, MaxConnections) {
+  ServerOptions options = Options();
   options.max_connections = 1;
   options.idle_timeout = absl::Seconds(5);
   StartEcho(options);
-  RawClient first(server_->port());
+  RawClient first(server_->port(), client_tls());
   first.Send(Get("/echo"));
   ASSERT_TRUE(first.Read().has_value());
-  RawClient second(server_->port());
+  RawClient second(server_->port(), client_tls());
   second.Send(Get("/echo"));
   EXPECT_TRUE(second.WaitClosed());
   EXPECT_EQ(second.buffered(), "");
@@ -582,25 +825,25 @@ TEST_F(ServerTest, MaxConnections) {
   EXPECT_TRUE(first.Read().has_value());
 }
 
-TEST_F(ServerTest, DropConnectionClosesWithoutAnswer) {
-  StartServer(ShortOptions(), [](Server& s) {
+TEST_P(ServerTest, DropConnectionClosesWithoutAnswer) {
+  StartServer(Options(), [](Server& s) {
     s.Handle("GET", "/drop", [](Request, Responder r) {
       Response response;
       response.drop_connection = true;
       r(std::move(response));
     });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/drop"));
   EXPECT_TRUE(c.WaitClosed());
   EXPECT_EQ(c.buffered(), "");
 }
 
-TEST_F(ServerTest, StopAnswersInFlightAndRefusesNewConnections) {
+TEST_P(ServerTest, StopAnswersInFlightAndRefusesNewConnections) {
   absl::Notification called;
   Responder pending;
   absl::Mutex mu;
-  StartServer(ShortOptions(), [&](Server& s) {
+  StartServer(Options(), [&](Server& s) {
     s.Handle("GET", "/hold", [&](Request, Responder r) {
       absl::MutexLock lock(&mu);
       pending = std::move(r);
@@ -608,14 +851,14 @@ TEST_F(ServerTest, StopAnswersInFlightAndRefusesNewConnections) {
     });
   });
   int port = server_->port();
-  RawClient idle(port);
-  RawClient busy(port);
+  RawClient idle(port, client_tls());
+  RawClient busy(port, client_tls());
   busy.Send(Get("/hold"));
   ASSERT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(5)));
 
   server_->Stop();
   EXPECT_TRUE(idle.WaitClosed());
-  RawClient refused(port);
+  RawClient refused(port, client_tls());
   EXPECT_FALSE(refused.connected());
 
   {
@@ -631,18 +874,18 @@ TEST_F(ServerTest, StopAnswersInFlightAndRefusesNewConnections) {
   server_->Stop();  // twice is fine
 }
 
-TEST_F(ServerTest, ResponderAfterServerDestroyedDoesNotCrash) {
+TEST_P(ServerTest, ResponderAfterServerDestroyedDoesNotCrash) {
   absl::Notification called;
   Responder pending;
   absl::Mutex mu;
-  StartServer(ShortOptions(), [&](Server& s) {
+  StartServer(Options(), [&](Server& s) {
     s.Handle("GET", "/hold", [&](Request, Responder r) {
       absl::MutexLock lock(&mu);
       pending = std::move(r);
       called.Notify();
     });
   });
-  RawClient c(server_->port());
+  RawClient c(server_->port(), client_tls());
   c.Send(Get("/hold"));
   ASSERT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(5)));
   server_.reset();
@@ -654,9 +897,9 @@ TEST_F(ServerTest, ResponderAfterServerDestroyedDoesNotCrash) {
   EXPECT_EQ(reply->body, "late");
 }
 
-TEST_F(ServerTest, ListenErrors) {
+TEST_P(ServerTest, ListenErrors) {
   StartEcho();
-  Server other(io_, ShortOptions());
+  Server other(io_, Options());
   absl::Status status =
       other.Listen(absl::StrCat("127.0.0.1:", server_->port()));
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
@@ -673,18 +916,18 @@ TEST_F(ServerTest, ListenErrors) {
               absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(ServerTest, ListenLocalhostAndIpv6) {
-  Server local(io_, ShortOptions());
+TEST_P(ServerTest, ListenLocalhostAndIpv6) {
+  Server local(io_, Options());
   local.Handle("GET", "/",
                [](Request, Responder r) { r(TextResponse(200, "ok")); });
   ASSERT_TRUE(local.Listen("localhost:0").ok());
-  RawClient c(local.port());
+  RawClient c(local.port(), client_tls());
   c.Send(Get("/"));
   auto reply = c.Read();
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->body, "ok");
 
-  Server v6(io_, ShortOptions());
+  Server v6(io_, Options());
   absl::Status status = v6.Listen("[::1]:0");
   if (status.ok()) {
     EXPECT_GT(v6.port(), 0);
@@ -692,6 +935,169 @@ TEST_F(ServerTest, ListenLocalhostAndIpv6) {
     // Hosts without IPv6 loopback: the error must still be a clean status.
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   }
+}
+
+// HTTPS-only behaviour: certificates, handshakes and reloads.
+class TlsServerTest : public ServerFixture {
+ protected:
+  TlsServerTest() { tls_ = true; }
+
+  void WriteCert(const TestCert& cert) {
+    WriteFile(cert_file_, cert.cert_pem);
+    WriteFile(key_file_, cert.key_pem);
+  }
+
+  // The certificate a new connection is served, or "" if none.
+  std::string ServedFingerprint() {
+    RawClient c(server_->port(), ClientTls{true, ""});
+    return c.peer_fingerprint();
+  }
+
+  bool WaitNoConnections() {
+    auto deadline = Clock::now() + std::chrono::seconds(3);
+    while (server_->stats().connections_open != 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return server_->stats().connections_open == 0;
+  }
+};
+
+TEST_F(TlsServerTest, ServesHttpsVerifiedAgainstItsCertificate) {
+  StartEcho();
+  EXPECT_TRUE(server_->tls());
+  RawClient c(server_->port(), ClientTls{true, cert_.cert_pem});
+  ASSERT_TRUE(c.handshake_ok());
+  EXPECT_GE(c.tls_version(), TLS1_2_VERSION);
+  EXPECT_EQ(c.peer_fingerprint(), cert_.fingerprint);
+  c.Send(Post("/echo", "over tls"));
+  auto reply = c.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "POST over tls");
+
+  // Verification is real: a client trusting another certificate refuses.
+  RawClient other(server_->port(), ClientTls{true, Cert("B").cert_pem});
+  EXPECT_FALSE(other.handshake_ok());
+}
+
+TEST_F(TlsServerTest, PlaintextClientIsClosedWithoutAnAnswer) {
+  StartEcho();
+  RawClient plain(server_->port());
+  ASSERT_TRUE(plain.connected());
+  plain.Send(Get("/echo"));
+  EXPECT_TRUE(plain.WaitClosed());
+  EXPECT_FALSE(absl::StrContains(plain.buffered(), "HTTP/1.1"))
+      << plain.buffered();
+  EXPECT_TRUE(WaitNoConnections());
+  EXPECT_EQ(server_->stats().requests, 0u);
+  // The server still serves TLS clients.
+  RawClient c(server_->port(), ClientTls{true, ""});
+  c.Send(Get("/echo"));
+  auto reply = c.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+}
+
+TEST_F(TlsServerTest, SilentClientIsCutOffByTheHandshakeTimeout) {
+  StartEcho();  // header_timeout 300 ms
+  RawClient silent(server_->port());
+  ASSERT_TRUE(silent.connected());
+  EXPECT_TRUE(silent.WaitClosed(3000));
+  EXPECT_EQ(silent.buffered(), "");
+  EXPECT_TRUE(WaitNoConnections());
+}
+
+TEST_F(TlsServerTest, PartialHandshakeIsCutOffByTheHandshakeTimeout) {
+  StartEcho();
+  RawClient slow(server_->port());
+  // The first bytes of a TLS record header (handshake, TLS 1.0 record
+  // version), then nothing more.
+  slow.Send(absl::string_view("\x16\x03\x01", 3));
+  EXPECT_TRUE(slow.WaitClosed(3000));
+  EXPECT_TRUE(WaitNoConnections());
+}
+
+TEST_F(TlsServerTest, ReloadServesTheNewCertificateToNewConnectionsOnly) {
+  StartEcho();
+  RawClient before(server_->port(), ClientTls{true, ""});
+  ASSERT_TRUE(before.handshake_ok());
+  EXPECT_EQ(before.peer_fingerprint(), cert_.fingerprint);
+
+  const TestCert& next = Cert("B");
+  WriteCert(next);
+  absl::Status reloaded = server_->ReloadTls();
+  ASSERT_TRUE(reloaded.ok()) << reloaded;
+
+  RawClient after(server_->port(), ClientTls{true, next.cert_pem});
+  ASSERT_TRUE(after.handshake_ok());
+  EXPECT_EQ(after.peer_fingerprint(), next.fingerprint);
+  after.Send(Get("/echo"));
+  auto reply = after.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+
+  // The connection made before the reload carries on with its session.
+  before.Send(Post("/echo", "still here"));
+  reply = before.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->body, "POST still here");
+}
+
+TEST_F(TlsServerTest, BadFilesOnReloadKeepTheOldCertificate) {
+  StartEcho();
+  const std::string secret = "PRIVATE-MATERIAL-do-not-echo";
+  struct Case {
+    std::string name;
+    std::function<void()> break_files;
+    std::string key;
+    std::string path;
+  } cases[] = {
+      {"cert not PEM", [&] { WriteFile(cert_file_, secret); },
+       "tls.http.cert_file", cert_file_},
+      {"cert unreadable", [&] { std::remove(cert_file_.c_str()); },
+       "tls.http.cert_file", cert_file_},
+      {"key not PEM", [&] { WriteFile(key_file_, secret); },
+       "tls.http.key_file", key_file_},
+      {"key of another certificate",
+       [&] { WriteFile(cert_file_, Cert("B").cert_pem); }, "tls.http.key_file",
+       key_file_},
+  };
+  for (const Case& test : cases) {
+    WriteCert(cert_);
+    test.break_files();
+    absl::Status status = server_->ReloadTls();
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition)
+        << test.name << ": " << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), test.key))
+        << test.name << ": " << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), test.path))
+        << test.name << ": " << status;
+    EXPECT_FALSE(absl::StrContains(status.message(), secret)) << test.name;
+    EXPECT_EQ(ServedFingerprint(), cert_.fingerprint) << test.name;
+  }
+  WriteCert(Cert("B"));
+  EXPECT_TRUE(server_->ReloadTls().ok());
+  EXPECT_EQ(ServedFingerprint(), Cert("B").fingerprint);
+}
+
+TEST_F(TlsServerTest, ListenRefusesACertificateItCannotRead) {
+  ServerOptions options = Options();
+  options.tls.cert_file = dir_ + "/missing.pem";
+  Server server(io_, options);
+  absl::Status status = server.Listen("127.0.0.1:0");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "tls.http.cert_file"))
+      << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), dir_ + "/missing.pem"))
+      << status;
+  EXPECT_EQ(server.port(), 0);
+}
+
+TEST_F(TlsServerTest, ReloadWithoutTlsIsRefused) {
+  tls_ = false;
+  StartEcho();
+  EXPECT_FALSE(server_->tls());
+  EXPECT_EQ(server_->ReloadTls().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
