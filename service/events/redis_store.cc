@@ -173,8 +173,21 @@ local function matches(f)
 end
 redis.pcall('XGROUP', 'CREATE', KEYS[1], group, '0', 'MKSTREAM')
 local out = {}
+-- Expired claims, redelivered in log order (the set orders them by
+-- deadline, and equal deadlines as strings: "...-10" before "...-7").
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now),
-                           'LIMIT', 0, max)
+                           'LIMIT', 0, 10 * max + 100)
+local function key(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)),
+         tonumber(string.sub(id, dash + 1))
+end
+table.sort(expired, function(x, y)
+  local xm, xs = key(x)
+  local ym, ys = key(y)
+  if xm ~= ym then return xm < ym end
+  return xs < ys
+end)
 for _, id in ipairs(expired) do
   if #out >= max then break end
   local e = redis.call('XRANGE', KEYS[1], id, id)

@@ -67,5 +67,308 @@ TEST(RedisCursorTest, GarbageIsInvalidArgument) {
   }
 }
 
+EventRecord MakeEvent(const std::string& id,
+                      const std::string& kind = "message",
+                      const std::string& phone = "111") {
+  EventRecord e;
+  e.id = id;
+  e.kind = kind;
+  e.phone_number_id = phone;
+  e.waba_id = "waba-1";
+  e.received_at = absl::FromUnixMillis(1700000000123);
+  e.payload = "payload of " + id;
+  return e;
+}
+
+std::vector<EventRecord> Numbered(const std::string& prefix, int from, int to) {
+  std::vector<EventRecord> events;
+  for (int i = from; i < to; ++i) {
+    events.push_back(MakeEvent(absl::StrCat(prefix, i)));
+  }
+  return events;
+}
+
+absl::StatusOr<AppendResult> AppendSync(Store& store,
+                                        std::vector<EventRecord> events) {
+  absl::Notification done;
+  absl::StatusOr<AppendResult> result;
+  store.Append(std::move(events), [&](absl::StatusOr<AppendResult> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+std::vector<std::string> Ids(const std::vector<EventRecord>& events) {
+  std::vector<std::string> ids;
+  for (const auto& e : events) ids.push_back(e.id);
+  return ids;
+}
+
+std::vector<std::string> ReadAllIds(Store& store) {
+  auto events = store.ReadAfter("", 1000000, Filter{});
+  EXPECT_TRUE(events.ok()) << events.status();
+  return events.ok() ? Ids(*events) : std::vector<std::string>();
+}
+
+// Collects what a listener is given, for waiting on it.
+class Collector {
+ public:
+  Store::Listener AsListener() {
+    return [this](const std::vector<EventRecord>& events) {
+      absl::MutexLock lock(&mu_);
+      for (const auto& e : events) {
+        ids_.push_back(e.id);
+        cursors_.push_back(e.cursor);
+      }
+    };
+  }
+  // Waits until `n` events arrived (or 10 s); returns the ids seen.
+  std::vector<std::string> WaitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return ids_.size() >= n;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    return ids_;
+  }
+  std::vector<std::string> cursors() {
+    absl::MutexLock lock(&mu_);
+    return cursors_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> ids_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> cursors_ ABSL_GUARDED_BY(mu_);
+};
+
+class RedisStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!redis::TestRedisServer::Installed()) {
+      GTEST_SKIP() << redis::TestRedisServer::kBinary << " is not installed";
+    }
+    ASSERT_TRUE(server_.Start().ok());
+  }
+
+  std::unique_ptr<Store> Open(const std::string& suffix = "") {
+    auto store = OpenRedisStore(server_.Url() + suffix, options_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  redis::TestRedisServer server_;
+  StoreOptions options_;
+};
+
+// What lets a subscriber on replica B see a webhook taken by replica A.
+TEST_F(RedisStoreTest, ListenersSeeEventsAppendedThroughAnotherInstance) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  Collector on_b, on_a;
+  Store::ListenerId id_b = b->AddListener(on_b.AsListener());
+  Store::ListenerId id_a = a->AddListener(on_a.AsListener());
+  // Interleaved appends through both, including the same ids twice.
+  for (int i = 0; i < 50; ++i) {
+    Store& via = i % 2 ? *a : *b;
+    ASSERT_TRUE(AppendSync(via, {MakeEvent(absl::StrCat("e", i)),
+                                 MakeEvent(absl::StrCat("e", i / 2))})
+                    .ok());
+  }
+  std::vector<std::string> seen_b = on_b.WaitFor(50);
+  std::vector<std::string> seen_a = on_a.WaitFor(50);
+  // Each instance's listeners get every event once, in log order.
+  EXPECT_EQ(seen_b, ReadAllIds(*a));
+  EXPECT_EQ(seen_a, seen_b);
+  EXPECT_THAT(seen_b, SizeIs(50));
+  std::vector<std::string> cursors = on_b.cursors();
+  for (size_t i = 1; i < cursors.size(); ++i) {
+    EXPECT_LT(cursors[i - 1], cursors[i]);
+  }
+  b->RemoveListener(id_b);
+  a->RemoveListener(id_a);
+}
+
+TEST_F(RedisStoreTest, ConcurrentInstancesDeduplicateTogether) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  std::atomic<int> duplicates{0};
+  auto run = [&](Store* store) {
+    for (int i = 0; i < 200; ++i) {
+      auto r = AppendSync(*store, {MakeEvent(absl::StrCat("same", i))});
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (r->items[0].duplicate) ++duplicates;
+    }
+  };
+  std::thread ta(run, a.get()), tb(run, b.get());
+  ta.join();
+  tb.join();
+  EXPECT_EQ(duplicates.load(), 200);
+  EXPECT_THAT(ReadAllIds(*a), SizeIs(200));
+}
+
+TEST_F(RedisStoreTest, AGroupSpansInstances) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(AppendSync(*a, Numbered("e", 0, 100)).ok());
+  std::multiset<std::string> got;
+  std::vector<std::string> unacked;
+  for (int round = 0; round < 100; ++round) {
+    Store& via = round % 2 ? *a : *b;
+    auto claimed = via.ClaimNext("crm", round % 2 ? "on-a" : "on-b", 7,
+                                 Filter{}, absl::Milliseconds(300));
+    ASSERT_TRUE(claimed.ok()) << claimed.status();
+    if (claimed->empty()) break;
+    std::vector<std::string> cursors;
+    for (const auto& c : *claimed) {
+      got.insert(c.event.id);
+      EXPECT_EQ(c.delivery_count, 1);
+      cursors.push_back(c.event.cursor);
+    }
+    // The member on A never acknowledges its first claim.
+    if (round == 1) {
+      for (const auto& c : *claimed) unacked.push_back(c.event.id);
+      continue;
+    }
+    ASSERT_EQ(via.Ack("crm", cursors).value(), cursors.size());
+  }
+  EXPECT_EQ(got.size(), 100u);
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), 100u);
+  ASSERT_THAT(unacked, SizeIs(7));
+  // After the ack timeout (Redis's clock: no clock injected) B gets them.
+  EXPECT_THAT(
+      b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30)).value(),
+      IsEmpty());
+  absl::SleepFor(absl::Milliseconds(400));
+  auto again = b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30));
+  ASSERT_TRUE(again.ok()) << again.status();
+  std::vector<std::string> redelivered;
+  for (const auto& c : *again) {
+    redelivered.push_back(c.event.id);
+    EXPECT_EQ(c.delivery_count, 2);
+  }
+  EXPECT_EQ(redelivered, unacked);
+}
+
+TEST_F(RedisStoreTest, OpenFailsWhileRedisIsDown) {
+  server_.Stop();
+  auto store = OpenRedisStore(server_.Url(), options_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(RedisStoreTest, RedisDownIsUnavailableThenTheStoreRecovers) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  Collector seen;
+  Store::ListenerId id = store->AddListener(seen.AsListener());
+  ASSERT_TRUE(AppendSync(*store, {MakeEvent("before")}).ok());
+  ASSERT_THAT(seen.WaitFor(1), ElementsAre("before"));
+
+  server_.Stop();
+  auto failed = AppendSync(*store, {MakeEvent("during")});
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->ReadAfter("", 10, Filter{}).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->LatestCursor().status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(
+      store->ClaimNext("g", "c", 1, Filter{}, absl::Seconds(1)).status().code(),
+      absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->BeginIdempotent("k", absl::Hours(1)).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_GE(store->Stats().failed_commits, 1u);
+
+  ASSERT_TRUE(server_.Start().ok());  // same port, same append-only file
+  absl::StatusOr<AppendResult> ok;
+  for (int i = 0; i < 100; ++i) {
+    ok = AppendSync(*store, {MakeEvent("during"), MakeEvent("after")});
+    if (ok.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_FALSE(ok->items[0].duplicate);  // the failed batch left nothing
+  EXPECT_THAT(ReadAllIds(*store), ElementsAre("before", "during", "after"));
+  // The tail reconnected by itself: listeners keep receiving.
+  EXPECT_THAT(seen.WaitFor(3), ElementsAre("before", "during", "after"));
+  EXPECT_EQ(store->BeginIdempotent("k", absl::Hours(1))->state,
+            IdempotencyState::kNew);
+  store->RemoveListener(id);
+}
+
+// appendfsync always (see the Deployment section of the README): what
+// Append acknowledged survives Redis itself being killed.
+TEST_F(RedisStoreTest, AcknowledgedEventsSurviveRedisSigkill) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  absl::Mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        std::vector<EventRecord> batch =
+            Numbered(absl::StrCat("w", t, "-", i, "-"), 0, 5);
+        auto r = AppendSync(*store, batch);
+        if (!r.ok()) {
+          absl::SleepFor(absl::Milliseconds(5));
+          continue;
+        }
+        absl::MutexLock lock(&mu);
+        for (const auto& e : batch) acknowledged.insert(e.id);
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  server_.Kill();
+  absl::SleepFor(absl::Milliseconds(100));
+  stop = true;
+  for (auto& w : writers) w.join();
+  ASSERT_TRUE(server_.Start().ok());
+  std::vector<std::string> stored;
+  for (int i = 0; i < 100; ++i) {
+    auto events = store->ReadAfter("", 10000000, Filter{});
+    if (events.ok()) {
+      stored = Ids(*events);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  std::set<std::string> stored_set(stored.begin(), stored.end());
+  EXPECT_EQ(stored_set.size(), stored.size()) << "duplicates stored";
+  size_t missing = 0;
+  for (const auto& id : acknowledged) missing += stored_set.count(id) == 0;
+  EXPECT_FALSE(acknowledged.empty());
+  EXPECT_EQ(missing, 0u) << missing << " of " << acknowledged.size();
+}
+
+TEST_F(RedisStoreTest, EveryKeyCarriesTheHashTagOfThePrefix) {
+  auto store = Open("/0?prefix=tenant-1");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(AppendSync(*store, Numbered("e", 0, 3)).ok());
+  auto claimed = store->ClaimNext("g", "c", 1, Filter{}, absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(store->BeginIdempotent("client:key", absl::Hours(1))->state,
+            IdempotencyState::kNew);
+  redis::Client client(redis::ParseUrl(server_.Url()).value(), {});
+  auto keys = client.Command({"KEYS", "*"});
+  ASSERT_TRUE(keys.ok());
+  std::set<std::string> names;
+  for (const auto& k : keys->elements) names.insert(k.str);
+  EXPECT_EQ(names, (std::set<std::string>{
+                       "{tenant-1}:events", "{tenant-1}:seen",
+                       "{tenant-1}:last", "{tenant-1}:bytes", "{tenant-1}:dl:g",
+                       "{tenant-1}:idem:client:key", "{tenant-1}:idemx"}));
+  // Another prefix is another store on the same Redis.
+  auto other = Open("/0?prefix=tenant-2");
+  ASSERT_TRUE(other);
+  EXPECT_THAT(ReadAllIds(*other), IsEmpty());
+}
+
 }  // namespace
 }  // namespace wagate::events
