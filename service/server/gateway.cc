@@ -77,6 +77,9 @@ class Gateway::Impl {
         store_options.retention.max_payload_bytes = retention.max_bytes();
       }
     }
+    if (options_.config.limits().event_queue() > 0) {
+      store_options.max_queued_events = options_.config.limits().event_queue();
+    }
     ASSIGN_OR_RETURN(store_, events::OpenStore(options_.store, store_options));
 
     for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
@@ -300,6 +303,9 @@ class Gateway::Impl {
     }
     messaging::MessagingService::Options messaging_options;
     messaging_options.metrics = metrics_;
+    if (limits.send_stream_backlog() > 0) {
+      messaging_options.max_stream_in_flight = limits.send_stream_backlog();
+    }
     if (api_keys_->enabled()) {
       messaging_options.stream_item_check =
           auth::MakePhoneNumberCheck(api_keys_);
