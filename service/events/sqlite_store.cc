@@ -77,6 +77,13 @@ CREATE TABLE IF NOT EXISTS idempotency(
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 INSERT OR IGNORE INTO meta(key, value) VALUES('last_seq', 0);
 INSERT OR IGNORE INTO meta(key, value) VALUES('payload_bytes', 0);
+-- Retention watermark (Store::PrunedThrough). Sequence numbers are issued
+-- without gaps, so for a store created before the watermark existed,
+-- everything below the oldest event left (or the whole log, if empty) was
+-- pruned.
+INSERT OR IGNORE INTO meta(key, value) SELECT 'pruned_seq',
+  coalesce((SELECT min(seq) FROM events) - 1,
+           (SELECT value FROM meta WHERE key='last_seq'));
 )sql";
 
 // Selects whole events; filters apply to "e.". CROSS JOIN keeps the scan
@@ -394,6 +401,17 @@ class SqliteStore : public Store {
 
   absl::Status ValidateCursor(absl::string_view cursor) const override {
     return ParseSqliteCursor(cursor).status();
+  }
+
+  absl::StatusOr<std::string> PrunedThrough() override {
+    ASSIGN_OR_RETURN(ReaderLease reader, AcquireReader());
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     reader->Prepare("SELECT value FROM meta WHERE "
+                                     "key='pruned_seq'"));
+    ScopedStmt s(stmt);
+    ASSIGN_OR_RETURN(bool row, reader->Step(stmt, "read retention watermark"));
+    int64_t seq = row ? sqlite3_column_int64(stmt, 0) : 0;
+    return seq == 0 ? std::string() : EncodeSqliteCursor(seq);
   }
 
   ListenerId AddListener(Listener listener) override {
@@ -991,6 +1009,13 @@ class SqliteStore : public Store {
         sqlite3_bind_int64(del, 1, last_pruned);
         RETURN_IF_ERROR(writer_->Run(del, "prune events"));
       }
+      // The watermark moves in the same transaction as the deletion.
+      ASSIGN_OR_RETURN(sqlite3_stmt * mark,
+                       writer_->Prepare("UPDATE meta SET value = max(value, "
+                                        "?) WHERE key = 'pruned_seq'"));
+      ScopedStmt s(mark);
+      sqlite3_bind_int64(mark, 1, last_pruned);
+      RETURN_IF_ERROR(writer_->Run(mark, "advance retention watermark"));
       if (pruned == limit) *more = true;
     }
 

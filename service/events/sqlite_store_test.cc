@@ -411,6 +411,54 @@ TEST_F(SqliteStoreTest, CursorsNeverGoBackAfterTheLogIsEmptied) {
   EXPECT_GT(next->items[0].cursor, last);
 }
 
+TEST_F(SqliteStoreTest, PrunedThroughIsTheNewestPrunedCursorAndIsDurable) {
+  options_.retention.max_payload_bytes = 2000;
+  Store& store = Open();
+  EXPECT_EQ(store.PrunedThrough().value(), "");
+  std::vector<std::string> cursors;
+  for (const char* id : {"a", "b", "c", "d"}) {
+    auto r = AppendSync(store, {MakeEvent(id, "message", "111", 1000)});
+    ASSERT_TRUE(r.ok());
+    cursors.push_back(r->items[0].cursor);
+  }
+  EXPECT_EQ(store.PrunedThrough().value(), "");  // nothing pruned yet
+  ASSERT_EQ(store.RunRetention()->events_pruned, 2);
+  EXPECT_EQ(store.PrunedThrough().value(), cursors[1]);
+  // A retention run that prunes nothing leaves it alone.
+  ASSERT_EQ(store.RunRetention()->events_pruned, 0);
+  EXPECT_EQ(store.PrunedThrough().value(), cursors[1]);
+
+  // Survives a restart; moves on when everything is pruned by age.
+  Store& reopened = Open();
+  EXPECT_EQ(reopened.PrunedThrough().value(), cursors[1]);
+  clock_->Advance(absl::Hours(24 * 8));
+  ASSERT_EQ(reopened.RunRetention()->events_pruned, 2);
+  EXPECT_EQ(reopened.PrunedThrough().value(), cursors[3]);
+}
+
+TEST_F(SqliteStoreTest, PrunedThroughOfAStoreFromBeforeTheWatermark) {
+  Store& store = Open();
+  ASSERT_TRUE(AppendSync(store, {MakeEvent("a"), MakeEvent("b")}).ok());
+  clock_->Advance(absl::Hours(24 * 8));
+  auto kept = AppendSync(store, {MakeEvent("c")});
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(store.RunRetention()->events_pruned, 2);
+  store_.reset();
+  // A database written before the watermark existed: no 'pruned_seq' row.
+  // The oldest event left tells what was pruned.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM meta WHERE key='pruned_seq'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Store& reopened = Open();
+  EXPECT_EQ(reopened.PrunedThrough().value(), EncodeSqliteCursor(2));
+  EXPECT_LT(reopened.PrunedThrough().value(), kept->items[0].cursor);
+}
+
 TEST_F(SqliteStoreTest, AutomaticRetentionRunsByItself) {
   options_.retention_interval = absl::Milliseconds(20);
   Store& store = Open();

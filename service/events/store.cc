@@ -17,6 +17,11 @@ bool Filter::Matches(const EventRecord& event) const {
   return in(phone_number_ids, event.phone_number_id) && in(kinds, event.kind);
 }
 
+absl::StatusOr<std::string> Store::PrunedThrough() {
+  return absl::UnimplementedError(
+      "this event store backend does not report its retention watermark");
+}
+
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(absl::string_view spec,
                                                  const StoreOptions& options) {
   constexpr absl::string_view kSqlite = "sqlite:";

@@ -159,6 +159,22 @@ class Store {
   // OK if `cursor` is a cursor this backend could have issued (or "").
   virtual absl::Status ValidateCursor(absl::string_view cursor) const = 0;
 
+  // The retention watermark: the cursor of the newest event retention has
+  // removed, "" if it never removed one. Retention removes events oldest
+  // first, so every event at or before the watermark is gone and none after
+  // it was removed before the watermark moved past it. Hence a reader whose
+  // position is a (non-empty) cursor `c`:
+  //   c <  PrunedThrough()  has lost events (some after `c` were pruned);
+  //   c >= PrunedThrough()  has lost nothing.
+  // Subscribe uses it to refuse a resume point older than the log (instead
+  // of silently skipping). Contract for backends: durable (survives a
+  // restart and is shared by every replica of the store), never decreases,
+  // advanced in the same atomic step that deletes the events, cheap (called
+  // once per catch-up page). The default answers UNIMPLEMENTED, which
+  // callers treat as "cannot tell" (no check); every backend should
+  // override it.
+  virtual absl::StatusOr<std::string> PrunedThrough();
+
   // Calls `listener` on the writer thread after each commit with the newly
   // stored events (never duplicates), in cursor order, before the Append
   // `done` callbacks of that commit. It must be quick and must not call
