@@ -81,9 +81,10 @@ return out
 )lua";
 
 // KEYS: stream, seen, bytes, idemx. ARGV: now, max_age_us, max_bytes, limit,
-// idempotency key prefix. Prunes the oldest events that are too old or over
-// the size budget, dedupe ids older than max_age and expired idempotency
-// keys, at most `limit` of each. Returns {events, ids, keys, more, bytes}.
+// idempotency key prefix, consumer idle limit (ms). Prunes the oldest events
+// that are too old or over the size budget, dedupe ids older than max_age and
+// expired idempotency keys, at most `limit` of each. Returns {events, ids,
+// keys, more, bytes}.
 constexpr absl::string_view kRetentionLua = R"lua(
 local now = now_us()
 local cutoff = now - tonumber(ARGV[2])
@@ -140,6 +141,25 @@ for _, k in ipairs(keys) do
   redis.call('ZREM', KEYS[4], k)
 end
 if #keys >= limit then more = 1 end
+-- Every Subscribe stream of a group is a Redis consumer; forget those idle
+-- for a day with nothing pending, so the group's consumer list stays small.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    local name
+    for j = 1, #g, 2 do if g[j] == 'name' then name = g[j + 1] end end
+    for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], name)) do
+      local cname, pending, idle
+      for j = 1, #c, 2 do
+        if c[j] == 'name' then cname = c[j + 1]
+        elseif c[j] == 'pending' then pending = c[j + 1]
+        elseif c[j] == 'idle' then idle = c[j + 1] end
+      end
+      if pending == 0 and idle > tonumber(ARGV[6]) then
+        redis.call('XGROUP', 'DELCONSUMER', KEYS[1], name, cname)
+      end
+    end
+  end
+end
 return {pruned, #ids, #keys, more, bytes}
 )lua";
 
@@ -708,13 +728,15 @@ class RedisStore : public Store {
                              bool* more) {
     ASSIGN_OR_RETURN(
         redis::Reply r,
-        client.Eval(ScriptFor(kRetentionLua),
-                    {stream_key_, seen_key_, bytes_key_, idem_expiry_key_},
-                    {Now(),
-                     absl::StrCat(
-                         absl::ToInt64Microseconds(options_.retention.max_age)),
-                     absl::StrCat(options_.retention.max_payload_bytes),
-                     absl::StrCat(kRetentionChunk), idem_prefix_}));
+        client.Eval(
+            ScriptFor(kRetentionLua),
+            {stream_key_, seen_key_, bytes_key_, idem_expiry_key_},
+            {Now(),
+             absl::StrCat(
+                 absl::ToInt64Microseconds(options_.retention.max_age)),
+             absl::StrCat(options_.retention.max_payload_bytes),
+             absl::StrCat(kRetentionChunk), idem_prefix_,
+             absl::StrCat(absl::ToInt64Milliseconds(consumer_idle_limit_))}));
     if (!r.is_array() || r.elements.size() != 5) return Malformed("retention");
     total->events_pruned += r.elements[0].integer;
     total->dedupe_ids_pruned += r.elements[1].integer;
@@ -822,7 +844,12 @@ class RedisStore : public Store {
     }
     events_appended_.fetch_add(stored, std::memory_order_relaxed);
     duplicates_.fetch_add(dups, std::memory_order_relaxed);
-    if (stored > 0) WaitForTail(newest);
+    bool listening;
+    {
+      absl::MutexLock lock(&listeners_mu_);
+      listening = !listeners_.empty();
+    }
+    if (stored > 0 && listening) WaitForTail(newest);
     for (size_t j = 0; j < jobs.size(); ++j) {
       jobs[j].done(std::move(results[j]));
     }
@@ -902,6 +929,9 @@ class RedisStore : public Store {
   const redis::Address address_;
   StoreOptions options_;
   redis::ClientOptions client_options_;
+  // Group consumers idle this long (Redis's clock) with nothing pending are
+  // deleted by retention.
+  absl::Duration consumer_idle_limit_ = absl::Hours(24);
   std::string stream_key_, seen_key_, last_key_, bytes_key_, idem_prefix_,
       idem_expiry_key_, deadline_prefix_;
 

@@ -370,5 +370,24 @@ TEST_F(RedisStoreTest, EveryKeyCarriesTheHashTagOfThePrefix) {
   EXPECT_THAT(ReadAllIds(*other), IsEmpty());
 }
 
+TEST_F(RedisStoreTest, RetentionKeepsRecentGroupConsumers) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(AppendSync(*store, Numbered("e", 0, 3)).ok());
+  ASSERT_THAT(
+      store->ClaimNext("g", "c1", 1, Filter{}, absl::Seconds(30)).value(),
+      SizeIs(1));
+  ASSERT_THAT(
+      store->ClaimNext("g", "c2", 5, Filter{}, absl::Seconds(30)).value(),
+      SizeIs(2));
+  auto result = store->RunRetention();
+  ASSERT_TRUE(result.ok()) << result.status();
+  redis::Client client(redis::ParseUrl(server_.Url()).value(), {});
+  auto consumers =
+      client.Command({"XINFO", "CONSUMERS", "{wagate}:events", "g"});
+  ASSERT_TRUE(consumers.ok()) << consumers.status();
+  EXPECT_THAT(consumers->elements, SizeIs(2));
+}
+
 }  // namespace
 }  // namespace wagate::events
