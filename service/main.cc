@@ -5,10 +5,13 @@
 //   wagate --sandbox             # with the embedded Graph API emulator
 //
 // Every flag can also be set as WAGATE_<FLAG> in the environment.
+// SIGHUP re-reads the TLS certificate files (tls.grpc, tls.http) without
+// stopping; SIGINT/SIGTERM shut down gracefully.
 #include <signal.h>
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -93,6 +96,15 @@ int main(int argc, char** argv) {
     if (!config.ok()) return Fail("bad config", config.status());
     options.config = *std::move(config);
   }
+  // Signals are taken synchronously by this thread; block them before any
+  // other thread starts (the sandbox's too) so none of those receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   std::unique_ptr<wagate::server::Sandbox> sandbox;
   if (absl::GetFlag(FLAGS_sandbox)) {
     absl::StatusOr<std::unique_ptr<wagate::server::Sandbox>> started =
@@ -103,14 +115,6 @@ int main(int argc, char** argv) {
     options.graph_base_url = sandbox->graph_base_url();
     options.env = sandbox->Env(options.env);
   }
-
-  // Signals are taken synchronously by this thread; block them before any
-  // other thread starts so none of those receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<wagate::server::Gateway>> gateway =
       wagate::server::Gateway::Start(std::move(options));
@@ -125,7 +129,23 @@ int main(int argc, char** argv) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    std::vector<wagate::server::TlsReload> reloads = (*gateway)->ReloadTls();
+    if (reloads.empty()) {
+      wagate::log::Info("main", "SIGHUP: no TLS certificate to reload");
+    }
+    for (const wagate::server::TlsReload& reload : reloads) {
+      if (reload.status.ok()) {
+        wagate::log::Info("main", "TLS certificate reloaded",
+                          {{"listener", reload.listener}});
+      } else {
+        // The listener keeps serving its previous certificate.
+        wagate::log::Error("main", "TLS certificate reload failed",
+                           {{"listener", reload.listener},
+                            {"error", std::string(reload.status.message())}});
+      }
+    }
+  }
   wagate::log::Info(
       "main", "signal received",
       {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});

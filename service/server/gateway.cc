@@ -186,6 +186,17 @@ class Gateway::Impl {
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_ != nullptr ? http_->port() : 0; }
 
+  std::vector<TlsReload> ReloadTls() {
+    std::vector<TlsReload> results;
+    if (grpc_tls_ != nullptr && grpc_tls_->enabled()) {
+      results.push_back({"grpc", grpc_tls_->Reload()});
+    }
+    if (http_ != nullptr && http_->tls()) {
+      results.push_back({"http", http_->ReloadTls()});
+    }
+    return results;
+  }
+
  private:
   static std::string HostOf(absl::string_view address) {
     size_t colon = address.rfind(':');
@@ -213,6 +224,8 @@ class Gateway::Impl {
       http_options.idle_timeout =
           absl::Seconds(limits.http_idle_timeout().seconds());
     }
+    const auto& tls = options_.config.tls().http();
+    http_options.tls = {tls.cert_file(), tls.key_file(), "tls.http"};
     http_ = std::make_unique<http::Server>(io_, http_options);
     http_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
       done(http::TextResponse(200, "ok\n"));
@@ -220,6 +233,10 @@ class Gateway::Impl {
     metrics::RegisterMetricsRoute(*http_, metrics::Registry::Global());
     RETURN_IF_ERROR(RegisterWebhook(http_options.max_body_bytes));
     absl::Status listening = http_->Listen(options_.http_address);
+    // TLS file errors name their config key already.
+    if (listening.code() == absl::StatusCode::kFailedPrecondition) {
+      return listening;
+    }
     if (!listening.ok()) {
       return absl::Status(listening.code(), absl::StrCat("--http_address: ",
                                                          listening.message()));
@@ -283,15 +300,14 @@ class Gateway::Impl {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     // Plaintext, TLS or mTLS per the config's tls.grpc.
-    ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                     auth::GrpcServerCredentials(options_.config.tls().grpc()));
-    if (auth::GrpcTlsEnabled(options_.config.tls().grpc())) {
+    ASSIGN_OR_RETURN(grpc_tls_,
+                     auth::GrpcTls::Create(options_.config.tls().grpc()));
+    if (grpc_tls_->enabled()) {
       log::Info("auth", "gRPC TLS on",
-                {{"mtls", options_.config.tls().grpc().client_ca_file().empty()
-                              ? "false"
-                              : "true"}});
+                {{"mtls", grpc_tls_->mtls() ? "true" : "false"}});
     }
-    builder.AddListeningPort(options_.grpc_address, credentials, &grpc_port_);
+    builder.AddListeningPort(options_.grpc_address, grpc_tls_->credentials(),
+                             &grpc_port_);
     const auto& limits = options_.config.limits();
     if (limits.grpc_max_message_bytes() > 0) {
       builder.SetMaxReceiveMessageSize(limits.grpc_max_message_bytes());
@@ -392,6 +408,7 @@ class Gateway::Impl {
   events::Store::ListenerId stored_listener_ = 0;
   metrics::GatewayMetrics* const metrics_ = &metrics::GatewayMetrics::Global();
   std::unique_ptr<ReflectionService> reflection_;
+  std::unique_ptr<auth::GrpcTls> grpc_tls_;  // outlives grpc_server_
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   bool shut_down_ = false;
@@ -413,5 +430,6 @@ Gateway::~Gateway() = default;
 int Gateway::grpc_port() const { return impl_->grpc_port(); }
 int Gateway::http_port() const { return impl_->http_port(); }
 void Gateway::Shutdown() { impl_->Shutdown(); }
+std::vector<TlsReload> Gateway::ReloadTls() { return impl_->ReloadTls(); }
 
 }  // namespace wagate::server

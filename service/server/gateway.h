@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -36,6 +37,12 @@ struct GatewayOptions {
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
 
+// The outcome of reloading one listener's TLS certificate.
+struct TlsReload {
+  std::string listener;  // "grpc" or "http"
+  absl::Status status;   // names the config key and path on error
+};
+
 class Gateway {
  public:
   // Opens the store, binds both listeners and starts serving. Errors name
@@ -48,6 +55,12 @@ class Gateway {
 
   int grpc_port() const;
   int http_port() const;
+
+  // Re-reads the TLS files of each listener that has TLS (main calls this on
+  // SIGHUP): connections accepted afterwards get the new certificate (gRPC
+  // within auth::kGrpcTlsRefreshSeconds), open ones keep theirs; a listener
+  // whose files fail keeps its old certificate. Empty when neither has TLS.
+  std::vector<TlsReload> ReloadTls();
 
   // Stops accepting, lets in-flight calls finish within the grace period,
   // then cancels what remains and closes the store. Idempotent.
