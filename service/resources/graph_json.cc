@@ -1,5 +1,6 @@
 #include "service/resources/graph_json.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -567,13 +568,26 @@ v1::FailedUser ParseFailedUser(graph::JsonObject o) {
 void AddPaging(int32_t page_size, const std::string& page_token,
                QueryParams* query) {
   if (page_size > 0) query->emplace_back("limit", absl::StrCat(page_size));
-  if (!page_token.empty()) query->emplace_back("after", page_token);
+  if (page_token.empty()) return;
+  if (absl::StartsWith(page_token, kBeforeTokenPrefix)) {
+    query->emplace_back("before", page_token.substr(kBeforeTokenPrefix.size()));
+  } else {
+    query->emplace_back("after", page_token);
+  }
 }
 
 std::string NextPageToken(graph::JsonObject root) {
   graph::JsonObject paging = root.GetObject("paging");
   if (!paging.valid() || !paging.Has("next")) return "";
   return paging.GetObject("cursors").GetString("after");
+}
+
+std::string PreviousPageToken(graph::JsonObject root) {
+  graph::JsonObject paging = root.GetObject("paging");
+  if (!paging.valid() || !paging.Has("previous")) return "";
+  std::string before = paging.GetObject("cursors").GetString("before");
+  if (before.empty()) return "";
+  return absl::StrCat(kBeforeTokenPrefix, before);
 }
 
 }  // namespace wagate::resources

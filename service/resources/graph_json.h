@@ -11,6 +11,7 @@
 //   RETURN_IF_ERROR(doc.Parse(body));
 //   v1::Template t = resources::ParseTemplate(doc.root());
 //   std::string next = resources::NextPageToken(doc.root());
+//   std::string previous = resources::PreviousPageToken(doc.root());
 //
 // Readers are lenient (a missing member stays empty), like graph_response.h:
 // Meta adds fields over time and omits the ones not asked for.
@@ -70,11 +71,18 @@ std::string BlockUsersJson(
 v1::BlockedUser ParseBlockedUser(graph::JsonObject object);
 v1::FailedUser ParseFailedUser(graph::JsonObject object);
 
-// Paging: page_size → `limit`, page_token → `after`.
+// Paging: page_size → `limit`; a page_token made by PreviousPageToken →
+// `before`, any other → `after` (a raw Graph cursor still pages forward).
 void AddPaging(int32_t page_size, const std::string& page_token,
                QueryParams* query);
 // paging.cursors.after when paging.next exists (more pages), else "".
 std::string NextPageToken(graph::JsonObject root);
+// kBeforeTokenPrefix + paging.cursors.before when paging.previous exists
+// (an earlier page), else "".
+std::string PreviousPageToken(graph::JsonObject root);
+// Marks a page token as a `before` cursor. Graph cursors are base64, which
+// has no ':', so a raw cursor never starts with it.
+inline constexpr absl::string_view kBeforeTokenPrefix = "before:";
 
 }  // namespace wagate::resources
 

@@ -212,6 +212,23 @@ TEST(GraphJsonTest, PagingAndBlockUsers) {
   AddPaging(10, "A", &q);
   EXPECT_EQ(q, (QueryParams{{"limit", "10"}, {"after", "A"}}));
 
+  // Backward: `before` only when Graph says there is an earlier page, and
+  // the token says which way it goes.
+  EXPECT_EQ(
+      PreviousPageToken(Root(
+          doc,
+          R"({"data":[],"paging":{"cursors":{"before":"B","after":"A"},"previous":"https://p"}})")),
+      "before:B");
+  EXPECT_EQ(
+      PreviousPageToken(Root(
+          doc,
+          R"({"data":[],"paging":{"cursors":{"before":"B","after":"A"},"next":"https://n"}})")),
+      "");
+  EXPECT_EQ(PreviousPageToken(Root(doc, R"({"data":[]})")), "");
+  QueryParams back;
+  AddPaging(2, "before:B", &back);
+  EXPECT_EQ(back, (QueryParams{{"limit", "2"}, {"before", "B"}}));
+
   google::protobuf::RepeatedPtrField<std::string> users;
   *users.Add() = "1555";
   *users.Add() = "1666";
