@@ -3,13 +3,12 @@
 // blocklist (`/{phone_number_id}/block_users`).
 //
 // Block and unblock unwrap Graph's mixed result (HTTP 400, code 139100,
-// with both added/removed_users and failed_users in the body): the RPC
-// succeeds and returns the per-user failures. Because GraphClient keeps no
-// body on errors, these two calls go through http::Client directly (same
-// URL, Bearer header, deadline and error mapping as GraphClient).
+// with both added/removed_users and failed_users in the body, which
+// GraphResult keeps): the RPC succeeds and returns the per-user failures.
+// Every call goes through GraphClient (metrics per operation, one error
+// mapping).
 //
-//   resources::AccountsService accounts_service(graph_client, http_client,
-//                                               accounts, {});
+//   resources::AccountsService accounts_service(graph_client, accounts, {});
 //   builder.RegisterService(&accounts_service);
 #ifndef WAGATE_SERVICE_RESOURCES_ACCOUNTS_SERVICE_H_
 #define WAGATE_SERVICE_RESOURCES_ACCOUNTS_SERVICE_H_
@@ -18,6 +17,7 @@
 #include "service/config/accounts.h"
 #include "service/graph/graph_client.h"
 #include "service/http/client.h"
+#include "service/resources/graph_call.h"
 #include "wagate/v1/accounts.grpc.pb.h"
 
 namespace wagate::resources {
@@ -26,10 +26,14 @@ class AccountsService final : public wagate::v1::Accounts::CallbackService {
  public:
   struct Options {};
 
-  // `graph` must wrap `http` (its base URL is used for the direct calls);
-  // all three must outlive the service.
+  // `graph` and `accounts` must outlive the service.
+  AccountsService(graph::GraphClient& graph, const config::Accounts& accounts,
+                  Options options);
+  // Deprecated: `http` is unused (every call goes through `graph`); kept
+  // until service/server/gateway.cc stops passing it.
   AccountsService(graph::GraphClient& graph, http::Client& http,
-                  const config::Accounts& accounts, Options options);
+                  const config::Accounts& accounts, Options options)
+      : AccountsService(graph, accounts, options) {}
 
   grpc::ServerUnaryReactor* SubscribeApp(
       grpc::CallbackServerContext* context,
@@ -57,8 +61,22 @@ class AccountsService final : public wagate::v1::Accounts::CallbackService {
       v1::ListBlockedUsersResponse* response) override;
 
  private:
+  // `valid`, then the WABA's token, then `method /{waba_id}/subscribed_apps`
+  // with `body` (JSON, sent when non-empty).
+  grpc::ServerUnaryReactor* SubscribedAppsRpc(
+      grpc::CallbackServerContext* context, const absl::Status& valid,
+      const std::string& waba_id, absl::string_view method,
+      absl::string_view operation, std::string body, BodyHandler on_ok);
+  // Block (POST, `added_users`) or unblock (DELETE, `removed_users`).
+  template <typename Response>
+  grpc::ServerUnaryReactor* BlockOrUnblock(
+      grpc::CallbackServerContext* context, bool block,
+      const std::string& phone_number_id,
+      const google::protobuf::RepeatedPtrField<std::string>& users,
+      Response* response,
+      google::protobuf::RepeatedPtrField<v1::BlockedUser>* done);
+
   graph::GraphClient& graph_;
-  http::Client& http_;
   const config::Accounts& accounts_;
   const Options options_;
 };

@@ -45,17 +45,54 @@ absl::StatusOr<std::string> PhoneToken(const config::Accounts& accounts,
   return std::move(account->access_token);
 }
 
-void CallAndFinish(graph::GraphClient& graph, graph::GraphCall call,
-                   grpc::ServerUnaryReactor* reactor, BodyHandler on_ok) {
-  graph.Call(std::move(call),
-             [reactor, on_ok = std::move(on_ok)](graph::GraphResult result) {
-               if (!result.ok()) {
-                 reactor->Finish(result.status);
-                 return;
-               }
-               absl::Status s = on_ok(result.body);
-               reactor->Finish(s.ok() ? grpc::Status::OK : LocalError(s));
-             });
+graph::GraphCall NewCall(absl::string_view method, std::string path,
+                         absl::string_view operation, std::string token) {
+  graph::GraphCall call;
+  call.method = std::string(method);
+  call.path = std::move(path);
+  call.operation = std::string(operation);
+  call.access_token = std::move(token);
+  return call;
+}
+
+BodyHandler Json(JsonHandler handler) {
+  return [handler = std::move(handler)](const std::string& body) {
+    graph::JsonDocument doc;
+    absl::Status s = doc.Parse(body);
+    if (!s.ok()) return s;
+    return handler(doc.root());
+  };
+}
+
+grpc::ServerUnaryReactor* UnaryGraphRpcWithResult(
+    graph::GraphClient& graph, grpc::CallbackServerContext* context,
+    absl::FunctionRef<absl::StatusOr<graph::GraphCall>()> prepare,
+    ResultHandler on_result) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<graph::GraphCall> call = prepare();
+  if (!call.ok()) {
+    reactor->Finish(LocalError(call.status()));
+    return reactor;
+  }
+  call->deadline = DeadlineOf(*context);
+  graph.Call(*std::move(call), [reactor, on_result = std::move(on_result)](
+                                   graph::GraphResult result) {
+    reactor->Finish(on_result(std::move(result)));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* UnaryGraphRpc(
+    graph::GraphClient& graph, grpc::CallbackServerContext* context,
+    absl::FunctionRef<absl::StatusOr<graph::GraphCall>()> prepare,
+    BodyHandler on_ok) {
+  return UnaryGraphRpcWithResult(
+      graph, context, prepare,
+      [on_ok = std::move(on_ok)](graph::GraphResult result) {
+        if (!result.ok()) return result.status;
+        absl::Status s = on_ok(result.body);
+        return s.ok() ? grpc::Status::OK : LocalError(s);
+      });
 }
 
 absl::Status ParseSuccessInto(const std::string& body, bool* success) {

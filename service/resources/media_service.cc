@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "service/common/status_macros.h"
 #include "service/graph/graph_error.h"
 #include "service/graph/graph_response.h"
 #include "service/resources/graph_call.h"
@@ -38,15 +39,37 @@ absl::StatusOr<std::string> MediaToken(const config::Accounts& accounts,
   return accounts.TokenForWaba("");
 }
 
-// The transfer's timeout: until the deadline, at most `cap`; zero or less
-// means the deadline has passed.
-absl::Duration TimeLeft(absl::Time deadline, absl::Duration cap) {
-  return std::min(deadline - absl::Now(), cap);
+// `method /{media_id}[?phone_number_id=]`: Graph checks the number owns
+// the media when it is given.
+graph::GraphCall MediaCall(absl::string_view method,
+                           const std::string& media_id,
+                           const std::string& phone_number_id,
+                           absl::string_view operation, std::string token) {
+  graph::GraphCall call =
+      NewCall(method, "/" + media_id, operation, std::move(token));
+  if (!phone_number_id.empty()) {
+    call.query.emplace_back("phone_number_id", phone_number_id);
+  }
+  return call;
 }
 
-grpc::Status DeadlinePassed() {
-  return graph::TransportErrorToGrpcStatus(absl::DeadlineExceededError(
-      "the call's deadline passed before the Graph request was sent"));
+// A unary RPC on one media object: `method /{media_id}[?phone_number_id=]`.
+grpc::ServerUnaryReactor* MediaRpc(
+    graph::GraphClient& graph, const config::Accounts& accounts,
+    grpc::CallbackServerContext* context, absl::string_view method,
+    const std::string& media_id, const std::string& phone_number_id,
+    absl::string_view operation, BodyHandler on_ok) {
+  return UnaryGraphRpc(
+      graph, context,
+      [&]() -> absl::StatusOr<graph::GraphCall> {
+        RETURN_IF_ERROR(RequireId(media_id, "media_id"));
+        ASSIGN_OR_RETURN(
+            std::string token,
+            MediaToken(accounts, phone_number_id, "phone_number_id"));
+        return MediaCall(method, media_id, phone_number_id, operation,
+                         std::move(token));
+      },
+      std::move(on_ok));
 }
 
 std::string NewBoundary() {
@@ -193,8 +216,7 @@ class MediaService::UploadReactor
       absl::Status allowed =
           service_->options_.upload_check(context_, m.phone_number_id());
       if (!allowed.ok()) {
-        Fail(grpc::Status(static_cast<grpc::StatusCode>(allowed.code()),
-                          std::string(allowed.message())));
+        Fail(LocalError(allowed));
         return;
       }
     }
@@ -202,12 +224,6 @@ class MediaService::UploadReactor
         PhoneToken(service_->accounts_, m.phone_number_id());
     if (!token.ok()) {
       Fail(LocalError(token.status()));
-      return;
-    }
-    const absl::Duration timeout =
-        TimeLeft(deadline_, service_->options_.transfer_timeout);
-    if (timeout <= absl::ZeroDuration()) {
-      Fail(DeadlinePassed());
       return;
     }
     absl::StatusOr<MediaKind> kind = MediaKindFor(m.mime_type());
@@ -224,24 +240,21 @@ class MediaService::UploadReactor
         file_name, "\"\r\nContent-Type: ", m.mime_type(), "\r\n\r\n");
     std::string epilogue = absl::StrCat("\r\n--", boundary, "--\r\n");
 
-    graph::GraphCall call;
-    call.path = "/" + m.phone_number_id() + "/media";
-    http::ClientRequest request;
-    request.method = "POST";
-    request.url = service_->graph_.Url(call);
-    request.headers = {
-        {"Authorization", "Bearer " + *token},
-        {"Content-Type",
-         absl::StrCat("multipart/form-data; boundary=", boundary)}};
-    request.timeout = timeout;
+    graph::GraphCall call =
+        NewCall("POST", "/" + m.phone_number_id() + "/media", "upload_media",
+                *std::move(token));
+    call.content_type =
+        absl::StrCat("multipart/form-data; boundary=", boundary);
+    call.deadline = deadline_;
+    call.timeout = service_->options_.transfer_timeout;
     if (m.size_bytes() > 0) {
-      request.body_source_size = static_cast<int64_t>(
+      call.body_source_size = static_cast<int64_t>(
           preamble.size() + m.size_bytes() + epilogue.size());
     }
-    request.body_source = [this](char* buf, size_t max) {
+    call.body_source = [this](char* buf, size_t max) {
       return Source(buf, max);
     };
-    request.control = control_;
+    call.control = control_;
     {
       absl::MutexLock lock(&mu_);
       started_ = true;
@@ -257,11 +270,9 @@ class MediaService::UploadReactor
     // Read on before sending: a request failing at once finishes the call,
     // and no read should start after that.
     StartRead(&request_);
-    service_->http_.Send(std::move(request),
-                         [this, token = *std::move(token)](
-                             absl::StatusOr<http::ClientResponse> r) mutable {
-                           OnHttpDone(std::move(r), token);
-                         });
+    service_->graph_.Call(std::move(call), [this](graph::GraphResult r) {
+      OnHttpDone(std::move(r));
+    });
   }
 
   // Called by curl (on its strand) for the next bytes of the body.
@@ -341,17 +352,11 @@ class MediaService::UploadReactor
     control_->Resume();
   }
 
-  void OnHttpDone(absl::StatusOr<http::ClientResponse> r,
-                  const std::string& token) {
-    grpc::Status status;
-    if (!r.ok()) {
-      status = graph::TransportErrorToGrpcStatus(r.status());
-    } else if (r->status < 200 || r->status >= 300) {
-      graph::Redact(token, &r->body);
-      status = graph::ToGrpcStatus(graph::ParseGraphError(r->status, r->body));
-    } else {
+  void OnHttpDone(graph::GraphResult r) {
+    grpc::Status status = r.status;  // mapped, with details, when failed
+    if (r.ok()) {
       graph::JsonDocument doc;
-      absl::Status parsed = doc.Parse(r->body);
+      absl::Status parsed = doc.Parse(r.body);
       std::string id = parsed.ok() ? doc.root().GetString("id") : "";
       if (id.empty()) {
         status = LocalError(absl::InternalError(
@@ -443,15 +448,10 @@ class MediaService::DownloadReactor
       return;
     }
     token_ = *std::move(token);
-    graph::GraphCall call;
-    call.method = "GET";
-    call.path = "/" + request.media_id();
-    if (!request.phone_number_id().empty()) {
-      call.query.emplace_back("phone_number_id", request.phone_number_id());
-    }
-    call.access_token = token_;
+    graph::GraphCall call =
+        MediaCall("GET", request.media_id(), request.phone_number_id(),
+                  "get_media", token_);
     call.deadline = deadline_;
-    call.operation = "get_media";
     {
       absl::MutexLock lock(&mu_);
       ++refs_;  // held by the Graph call
@@ -526,19 +526,12 @@ class MediaService::DownloadReactor
           "Graph answered the media lookup without a download URL")));
       return;
     }
-    const absl::Duration timeout =
-        TimeLeft(deadline_, service_->options_.transfer_timeout);
-    if (timeout <= absl::ZeroDuration()) {
-      EndTransfer(DeadlinePassed());
-      return;
-    }
-    http::ClientRequest request;
-    request.method = "GET";
-    request.url = metadata.url();
-    request.headers = {{"Authorization", "Bearer " + token_}};
-    request.timeout = timeout;
-    request.body_sink = [this](absl::string_view piece) { return Sink(piece); };
-    request.control = control_;
+    graph::GraphCall call = NewCall("GET", "", "download_media", token_);
+    call.url = metadata.url();  // signed, short-lived; needs the token too
+    call.deadline = deadline_;
+    call.timeout = service_->options_.transfer_timeout;
+    call.body_sink = [this](absl::string_view piece) { return Sink(piece); };
+    call.control = control_;
     expected_sha256_ = metadata.sha256();
     expected_size_ = metadata.file_size();
     v1::DownloadMediaResponse first;
@@ -563,11 +556,10 @@ class MediaService::DownloadReactor
       return;
     }
     if (write) StartWrite(&out_);
-    service_->http_.Send(std::move(request),
-                         [this](absl::StatusOr<http::ClientResponse> r) {
-                           OnHttpDone(std::move(r));
-                           Unref();
-                         });
+    service_->graph_.Call(std::move(call), [this](graph::GraphResult r) {
+      OnHttpDone(std::move(r));
+      Unref();
+    });
   }
 
   // Called by curl (on its strand) with the next bytes of the file.
@@ -603,14 +595,9 @@ class MediaService::DownloadReactor
     return true;
   }
 
-  void OnHttpDone(absl::StatusOr<http::ClientResponse> r) {
-    grpc::Status status;
-    if (!r.ok()) {
-      status = graph::TransportErrorToGrpcStatus(r.status());
-    } else if (r->status < 200 || r->status >= 300) {
-      graph::Redact(token_, &r->body);
-      status = graph::ToGrpcStatus(graph::ParseGraphError(r->status, r->body));
-    } else {
+  void OnHttpDone(graph::GraphResult r) {
+    grpc::Status status = r.status;  // mapped, with details, when failed
+    if (r.ok()) {
       std::string digest;
       int64_t received;
       {
@@ -713,9 +700,9 @@ class MediaService::DownloadReactor
 
 // ---------------------------------------------------------------------------
 
-MediaService::MediaService(graph::GraphClient& graph, http::Client& http,
+MediaService::MediaService(graph::GraphClient& graph,
                            const config::Accounts& accounts, Options options)
-    : graph_(graph), http_(http), accounts_(accounts), options_(options) {}
+    : graph_(graph), accounts_(accounts), options_(std::move(options)) {}
 
 MediaStats MediaService::stats() const {
   MediaStats s;
@@ -749,65 +736,25 @@ MediaService::DownloadMedia(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* MediaService::GetMedia(
     grpc::CallbackServerContext* context, const v1::GetMediaRequest* request,
     v1::GetMediaResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status valid = RequireId(request->media_id(), "media_id");
-  absl::StatusOr<std::string> token =
-      valid.ok()
-          ? MediaToken(accounts_, request->phone_number_id(), "phone_number_id")
-          : valid;
-  if (!token.ok()) {
-    reactor->Finish(LocalError(token.status()));
-    return reactor;
-  }
-  graph::GraphCall call;
-  call.method = "GET";
-  call.path = "/" + request->media_id();
-  if (!request->phone_number_id().empty()) {
-    call.query.emplace_back("phone_number_id", request->phone_number_id());
-  }
-  call.access_token = *std::move(token);
-  call.deadline = DeadlineOf(*context);
-  call.operation = "get_media";
-  CallAndFinish(graph_, std::move(call), reactor,
-                [response](const std::string& body) {
-                  graph::JsonDocument doc;
-                  absl::Status s = doc.Parse(body);
-                  if (!s.ok()) return s;
-                  v1::MediaMetadata m = ParseMediaMetadata(doc.root());
-                  response->set_url(m.url());
-                  response->set_mime_type(m.mime_type());
-                  response->set_sha256(m.sha256());
-                  response->set_file_size(m.file_size());
-                  response->set_id(m.id());
-                  return absl::OkStatus();
-                });
-  return reactor;
+  return MediaRpc(graph_, accounts_, context, "GET", request->media_id(),
+                  request->phone_number_id(), "get_media",
+                  Json([response](graph::JsonObject root) {
+                    v1::MediaMetadata m = ParseMediaMetadata(root);
+                    response->set_url(m.url());
+                    response->set_mime_type(m.mime_type());
+                    response->set_sha256(m.sha256());
+                    response->set_file_size(m.file_size());
+                    response->set_id(m.id());
+                    return absl::OkStatus();
+                  }));
 }
 
 grpc::ServerUnaryReactor* MediaService::DeleteMedia(
     grpc::CallbackServerContext* context, const v1::DeleteMediaRequest* request,
     v1::DeleteMediaResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status valid = RequireId(request->media_id(), "media_id");
-  absl::StatusOr<std::string> token =
-      valid.ok()
-          ? MediaToken(accounts_, request->phone_number_id(), "phone_number_id")
-          : valid;
-  if (!token.ok()) {
-    reactor->Finish(LocalError(token.status()));
-    return reactor;
-  }
-  graph::GraphCall call;
-  call.method = "DELETE";
-  call.path = "/" + request->media_id();
-  if (!request->phone_number_id().empty()) {
-    call.query.emplace_back("phone_number_id", request->phone_number_id());
-  }
-  call.access_token = *std::move(token);
-  call.deadline = DeadlineOf(*context);
-  call.operation = "delete_media";
-  CallAndFinish(graph_, std::move(call), reactor, SuccessInto(response));
-  return reactor;
+  return MediaRpc(graph_, accounts_, context, "DELETE", request->media_id(),
+                  request->phone_number_id(), "delete_media",
+                  SuccessInto(response));
 }
 
 }  // namespace wagate::resources

@@ -17,10 +17,14 @@
 //    was received).
 //  - GetMedia, DeleteMedia: one Graph call each.
 //
+// Every exchange, transfers included, goes through GraphClient: one error
+// mapping (GraphError details) and per-operation metrics (upload_media,
+// get_media, download_media, delete_media).
+//
 // Media calls take the token of `phone_number_id` when given; without it
 // the gateway must serve a single account (INVALID_ARGUMENT otherwise).
 //
-//   resources::MediaService media(graph_client, http_client, accounts, {});
+//   resources::MediaService media(graph_client, accounts, {});
 //   builder.RegisterService(&media);
 #ifndef WAGATE_SERVICE_RESOURCES_MEDIA_SERVICE_H_
 #define WAGATE_SERVICE_RESOURCES_MEDIA_SERVICE_H_
@@ -28,6 +32,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -69,10 +76,14 @@ class MediaService final : public wagate::v1::Media::CallbackService {
         upload_check;
   };
 
-  // `graph` must wrap `http` (its base URL is used for the uploads); all
-  // three must outlive the service.
+  // `graph` and `accounts` must outlive the service.
+  MediaService(graph::GraphClient& graph, const config::Accounts& accounts,
+               Options options);
+  // Deprecated: `http` is unused (transfers stream through `graph`); kept
+  // until service/server/gateway.cc stops passing it.
   MediaService(graph::GraphClient& graph, http::Client& http,
-               const config::Accounts& accounts, Options options);
+               const config::Accounts& accounts, Options options)
+      : MediaService(graph, accounts, std::move(options)) {}
 
   grpc::ServerReadReactor<v1::UploadMediaRequest>* UploadMedia(
       grpc::CallbackServerContext* context,
@@ -98,7 +109,6 @@ class MediaService final : public wagate::v1::Media::CallbackService {
   void NoteDownloadBuffered(uint64_t bytes);
 
   graph::GraphClient& graph_;
-  http::Client& http_;
   const config::Accounts& accounts_;
   const Options options_;
   std::atomic<uint64_t> uploads_{0};

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "service/common/json_writer.h"
+#include "service/common/status_macros.h"
 #include "service/graph/graph_response.h"
 #include "service/resources/graph_call.h"
 #include "service/resources/graph_json.h"
@@ -39,98 +40,77 @@ PhoneNumbersService::PhoneNumbersService(graph::GraphClient& graph,
                                          Options options)
     : graph_(graph), accounts_(accounts), options_(options) {}
 
-bool PhoneNumbersService::Prepare(grpc::CallbackServerContext* context,
-                                  grpc::ServerUnaryReactor* reactor,
-                                  const absl::Status& valid,
-                                  const std::string& phone_number_id,
-                                  graph::GraphCall* call) {
-  absl::StatusOr<std::string> token =
-      valid.ok() ? PhoneToken(accounts_, phone_number_id) : valid;
-  if (!token.ok()) {
-    reactor->Finish(LocalError(token.status()));
-    return false;
-  }
-  call->access_token = *std::move(token);
-  call->deadline = DeadlineOf(*context);
-  return true;
+grpc::ServerUnaryReactor* PhoneNumbersService::NumberRpc(
+    grpc::CallbackServerContext* context, const absl::Status& valid,
+    const std::string& phone_number_id, absl::string_view method,
+    absl::string_view edge, absl::string_view operation, std::string body,
+    BodyHandler on_ok) {
+  return UnaryGraphRpc(
+      graph_, context,
+      [&]() -> absl::StatusOr<graph::GraphCall> {
+        RETURN_IF_ERROR(valid);
+        ASSIGN_OR_RETURN(std::string token,
+                         PhoneToken(accounts_, phone_number_id));
+        graph::GraphCall call =
+            NewCall(method, absl::StrCat("/", phone_number_id, edge), operation,
+                    std::move(token));
+        call.body = std::move(body);
+        return call;
+      },
+      std::move(on_ok));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::ListPhoneNumbers(
     grpc::CallbackServerContext* context,
     const v1::ListPhoneNumbersRequest* request,
     v1::ListPhoneNumbersResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status valid = RequireId(request->waba_id(), "waba_id");
-  if (valid.ok()) valid = ValidatePageSize(request->page_size());
-  absl::StatusOr<std::string> token =
-      valid.ok() ? WabaToken(accounts_, request->waba_id()) : valid;
-  if (!token.ok()) {
-    reactor->Finish(LocalError(token.status()));
-    return reactor;
-  }
-  graph::GraphCall call;
-  call.method = "GET";
-  call.path = "/" + request->waba_id() + "/phone_numbers";
-  call.query.emplace_back("fields", kPhoneNumberFields);
-  AddPaging(request->page_size(), request->page_token(), &call.query);
-  call.access_token = *std::move(token);
-  call.deadline = DeadlineOf(*context);
-  call.operation = "list_phone_numbers";
-  CallAndFinish(graph_, std::move(call), reactor,
-                [response](const std::string& body) {
-                  graph::JsonDocument doc;
-                  absl::Status s = doc.Parse(body);
-                  if (!s.ok()) return s;
-                  for (graph::JsonObject n : doc.root().GetArray("data")) {
-                    *response->add_phone_numbers() = ParsePhoneNumber(n);
-                  }
-                  response->set_next_page_token(NextPageToken(doc.root()));
-                  return absl::OkStatus();
-                });
-  return reactor;
+  return UnaryGraphRpc(
+      graph_, context,
+      [&]() -> absl::StatusOr<graph::GraphCall> {
+        RETURN_IF_ERROR(RequireId(request->waba_id(), "waba_id"));
+        RETURN_IF_ERROR(ValidatePageSize(request->page_size()));
+        ASSIGN_OR_RETURN(std::string token,
+                         WabaToken(accounts_, request->waba_id()));
+        graph::GraphCall call =
+            NewCall("GET", "/" + request->waba_id() + "/phone_numbers",
+                    "list_phone_numbers", std::move(token));
+        call.query.emplace_back("fields", kPhoneNumberFields);
+        AddPaging(request->page_size(), request->page_token(), &call.query);
+        return call;
+      },
+      PageInto(response, response->mutable_phone_numbers(), &ParsePhoneNumber));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::GetPhoneNumber(
     grpc::CallbackServerContext* context,
     const v1::GetPhoneNumberRequest* request,
     v1::GetPhoneNumberResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status valid = RequireId(request->phone_number_id(), "phone_number_id");
-  if (valid.ok()) valid = ValidateFields(request->fields());
-  graph::GraphCall call;
-  if (!Prepare(context, reactor, valid, request->phone_number_id(), &call)) {
-    return reactor;
-  }
-  call.method = "GET";
-  call.path = "/" + request->phone_number_id();
-  call.query.emplace_back("fields",
-                          request->fields().empty()
-                              ? std::string(kPhoneNumberFields)
-                              : absl::StrJoin(request->fields(), ","));
-  call.operation = "get_phone_number";
-  CallAndFinish(
-      graph_, std::move(call), reactor, [response](const std::string& body) {
-        graph::JsonDocument doc;
-        absl::Status s = doc.Parse(body);
-        if (!s.ok()) return s;
-        *response->mutable_phone_number() = ParsePhoneNumber(doc.root());
+  return UnaryGraphRpc(
+      graph_, context,
+      [&]() -> absl::StatusOr<graph::GraphCall> {
+        RETURN_IF_ERROR(
+            RequireId(request->phone_number_id(), "phone_number_id"));
+        RETURN_IF_ERROR(ValidateFields(request->fields()));
+        ASSIGN_OR_RETURN(std::string token,
+                         PhoneToken(accounts_, request->phone_number_id()));
+        graph::GraphCall call = NewCall("GET", "/" + request->phone_number_id(),
+                                        "get_phone_number", std::move(token));
+        call.query.emplace_back("fields",
+                                request->fields().empty()
+                                    ? std::string(kPhoneNumberFields)
+                                    : absl::StrJoin(request->fields(), ","));
+        return call;
+      },
+      Json([response](graph::JsonObject root) {
+        *response->mutable_phone_number() = ParsePhoneNumber(root);
         return absl::OkStatus();
-      });
-  return reactor;
+      }));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::RegisterPhoneNumber(
     grpc::CallbackServerContext* context,
     const v1::RegisterPhoneNumberRequest* request,
     v1::RegisterPhoneNumberResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  graph::GraphCall call;
-  if (!Prepare(context, reactor, ValidateRegister(*request),
-               request->phone_number_id(), &call)) {
-    return reactor;
-  }
-  call.method = "POST";
-  call.path = "/" + request->phone_number_id() + "/register";
   common::JsonWriter w(128);
   w.BeginObject().Field("messaging_product", "whatsapp");
   w.Field("pin", request->pin());
@@ -138,119 +118,86 @@ grpc::ServerUnaryReactor* PhoneNumbersService::RegisterPhoneNumber(
     w.Field("data_localization_region", request->data_localization_region());
   }
   w.EndObject();
-  call.body = std::move(w).Release();
-  call.operation = "register_phone_number";
-  CallAndFinish(graph_, std::move(call), reactor, SuccessInto(response));
-  return reactor;
+  return NumberRpc(context, ValidateRegister(*request),
+                   request->phone_number_id(), "POST", "/register",
+                   "register_phone_number", std::move(w).Release(),
+                   SuccessInto(response));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::DeregisterPhoneNumber(
     grpc::CallbackServerContext* context,
     const v1::DeregisterPhoneNumberRequest* request,
     v1::DeregisterPhoneNumberResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  graph::GraphCall call;
-  if (!Prepare(context, reactor,
-               RequireId(request->phone_number_id(), "phone_number_id"),
-               request->phone_number_id(), &call)) {
-    return reactor;
-  }
-  call.method = "POST";
-  call.path = "/" + request->phone_number_id() + "/deregister";
-  call.operation = "deregister_phone_number";
-  CallAndFinish(graph_, std::move(call), reactor, SuccessInto(response));
-  return reactor;
+  return NumberRpc(context,
+                   RequireId(request->phone_number_id(), "phone_number_id"),
+                   request->phone_number_id(), "POST", "/deregister",
+                   "deregister_phone_number", "", SuccessInto(response));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::RequestVerificationCode(
     grpc::CallbackServerContext* context,
     const v1::RequestVerificationCodeRequest* request,
     v1::RequestVerificationCodeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  graph::GraphCall call;
-  if (!Prepare(context, reactor, ValidateRequestCode(*request),
-               request->phone_number_id(), &call)) {
-    return reactor;
-  }
-  call.method = "POST";
-  call.path = "/" + request->phone_number_id() + "/request_code";
   common::JsonWriter w(96);
   w.BeginObject();
   w.Field("code_method", CodeMethodName(request->code_method()));
   w.Field("language", request->language());
   w.EndObject();
-  call.body = std::move(w).Release();
-  call.operation = "request_code";
-  CallAndFinish(graph_, std::move(call), reactor, SuccessInto(response));
-  return reactor;
+  return NumberRpc(context, ValidateRequestCode(*request),
+                   request->phone_number_id(), "POST", "/request_code",
+                   "request_code", std::move(w).Release(),
+                   SuccessInto(response));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::VerifyCode(
     grpc::CallbackServerContext* context, const v1::VerifyCodeRequest* request,
     v1::VerifyCodeResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  graph::GraphCall call;
-  if (!Prepare(context, reactor, ValidateVerifyCode(*request),
-               request->phone_number_id(), &call)) {
-    return reactor;
-  }
-  call.method = "POST";
-  call.path = "/" + request->phone_number_id() + "/verify_code";
   common::JsonWriter w(64);
   w.BeginObject().Field("code", request->code()).EndObject();
-  call.body = std::move(w).Release();
-  call.operation = "verify_code";
-  CallAndFinish(graph_, std::move(call), reactor, SuccessInto(response));
-  return reactor;
+  return NumberRpc(context, ValidateVerifyCode(*request),
+                   request->phone_number_id(), "POST", "/verify_code",
+                   "verify_code", std::move(w).Release(),
+                   SuccessInto(response));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::GetBusinessProfile(
     grpc::CallbackServerContext* context,
     const v1::GetBusinessProfileRequest* request,
     v1::GetBusinessProfileResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  graph::GraphCall call;
-  if (!Prepare(context, reactor,
-               RequireId(request->phone_number_id(), "phone_number_id"),
-               request->phone_number_id(), &call)) {
-    return reactor;
-  }
-  call.method = "GET";
-  call.path = "/" + request->phone_number_id() + "/whatsapp_business_profile";
-  call.query.emplace_back("fields", kBusinessProfileFields);
-  call.operation = "get_business_profile";
-  CallAndFinish(
-      graph_, std::move(call), reactor, [response](const std::string& body) {
-        graph::JsonDocument doc;
-        absl::Status s = doc.Parse(body);
-        if (!s.ok()) return s;
-        std::vector<graph::JsonObject> data = doc.root().GetArray("data");
+  return UnaryGraphRpc(
+      graph_, context,
+      [&]() -> absl::StatusOr<graph::GraphCall> {
+        RETURN_IF_ERROR(
+            RequireId(request->phone_number_id(), "phone_number_id"));
+        ASSIGN_OR_RETURN(std::string token,
+                         PhoneToken(accounts_, request->phone_number_id()));
+        graph::GraphCall call = NewCall(
+            "GET",
+            "/" + request->phone_number_id() + "/whatsapp_business_profile",
+            "get_business_profile", std::move(token));
+        call.query.emplace_back("fields", kBusinessProfileFields);
+        return call;
+      },
+      Json([response](graph::JsonObject root) {
+        std::vector<graph::JsonObject> data = root.GetArray("data");
         if (data.empty()) {
           return absl::InternalError(
               "Graph answered the business profile without data");
         }
         *response->mutable_business_profile() = ParseBusinessProfile(data[0]);
         return absl::OkStatus();
-      });
-  return reactor;
+      }));
 }
 
 grpc::ServerUnaryReactor* PhoneNumbersService::UpdateBusinessProfile(
     grpc::CallbackServerContext* context,
     const v1::UpdateBusinessProfileRequest* request,
     v1::UpdateBusinessProfileResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  graph::GraphCall call;
-  if (!Prepare(context, reactor, ValidateUpdateBusinessProfile(*request),
-               request->phone_number_id(), &call)) {
-    return reactor;
-  }
-  call.method = "POST";
-  call.path = "/" + request->phone_number_id() + "/whatsapp_business_profile";
-  call.body = UpdateBusinessProfileJson(*request);
-  call.operation = "update_business_profile";
-  CallAndFinish(graph_, std::move(call), reactor, SuccessInto(response));
-  return reactor;
+  absl::Status valid = ValidateUpdateBusinessProfile(*request);
+  return NumberRpc(context, valid, request->phone_number_id(), "POST",
+                   "/whatsapp_business_profile", "update_business_profile",
+                   valid.ok() ? UpdateBusinessProfileJson(*request) : "",
+                   SuccessInto(response));
 }
 
 }  // namespace wagate::resources

@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "service/config/accounts.h"
 #include "service/graph/graph_client.h"
+#include "service/resources/graph_call.h"
 #include "wagate/v1/phone_numbers.grpc.pb.h"
 
 namespace wagate::resources {
@@ -59,11 +60,15 @@ class PhoneNumbersService final
       v1::UpdateBusinessProfileResponse* response) override;
 
  private:
-  // Validation, token and the common call fields; finishes `reactor` with
-  // the error and returns false when the request cannot go out.
-  bool Prepare(grpc::CallbackServerContext* context,
-               grpc::ServerUnaryReactor* reactor, const absl::Status& valid,
-               const std::string& phone_number_id, graph::GraphCall* call);
+  // The RPCs on one number: `valid`, then the number's token, then `method
+  // /{phone_number_id}{edge}` with `body` (JSON, sent when non-empty).
+  grpc::ServerUnaryReactor* NumberRpc(grpc::CallbackServerContext* context,
+                                      const absl::Status& valid,
+                                      const std::string& phone_number_id,
+                                      absl::string_view method,
+                                      absl::string_view edge,
+                                      absl::string_view operation,
+                                      std::string body, BodyHandler on_ok);
 
   graph::GraphClient& graph_;
   const config::Accounts& accounts_;

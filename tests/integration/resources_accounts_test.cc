@@ -274,5 +274,117 @@ TEST(ResourcesAccountsTest, InvalidRequestsNeverReachGraph) {
   EXPECT_TRUE(h.fake().requests().empty());
 }
 
+TEST(ResourcesAccountsTest, EveryRpcFailureCarriesGraphsErrorDetails) {
+  ResourcesHarness h;
+  h.emulator().state().RecordInbound(kPhone, "15550000001", absl::Now());
+  h.FailEveryGraphCall();
+  auto stub = v1::Accounts::NewStub(h.channel());
+  {
+    grpc::ClientContext c;
+    v1::SubscribeAppRequest r;
+    r.set_waba_id(kWaba);
+    v1::SubscribeAppResponse out;
+    ExpectInjected503(stub->SubscribeApp(&c, r, &out), "SubscribeApp");
+  }
+  {
+    grpc::ClientContext c;
+    v1::UnsubscribeAppRequest r;
+    r.set_waba_id(kWaba);
+    v1::UnsubscribeAppResponse out;
+    ExpectInjected503(stub->UnsubscribeApp(&c, r, &out), "UnsubscribeApp");
+  }
+  {
+    grpc::ClientContext c;
+    v1::ListSubscribedAppsRequest r;
+    r.set_waba_id(kWaba);
+    v1::ListSubscribedAppsResponse out;
+    ExpectInjected503(stub->ListSubscribedApps(&c, r, &out),
+                      "ListSubscribedApps");
+  }
+  {
+    grpc::ClientContext c;
+    v1::BlockUsersRequest r;
+    r.set_phone_number_id(kPhone);
+    r.add_users("15550000001");
+    v1::BlockUsersResponse out;
+    ExpectInjected503(stub->BlockUsers(&c, r, &out), "BlockUsers");
+  }
+  {
+    grpc::ClientContext c;
+    v1::UnblockUsersRequest r;
+    r.set_phone_number_id(kPhone);
+    r.add_users("15550000001");
+    v1::UnblockUsersResponse out;
+    ExpectInjected503(stub->UnblockUsers(&c, r, &out), "UnblockUsers");
+  }
+  {
+    grpc::ClientContext c;
+    v1::ListBlockedUsersRequest r;
+    r.set_phone_number_id(kPhone);
+    v1::ListBlockedUsersResponse out;
+    ExpectInjected503(stub->ListBlockedUsers(&c, r, &out), "ListBlockedUsers");
+  }
+  // Block and unblock used to bypass GraphClient: now they are measured
+  // under their own operation like every other call.
+  EXPECT_THAT(
+      h.graph_operations(),
+      ElementsAre("subscribe_app", "unsubscribe_app", "list_subscribed_apps",
+                  "block_users", "unblock_users", "list_blocked_users"));
+
+  // A connection dropped after the request was sent: the outcome is unknown.
+  h.FailEveryGraphCall(/*drop=*/true);
+  grpc::ClientContext c;
+  v1::BlockUsersRequest r;
+  r.set_phone_number_id(kPhone);
+  r.add_users("15550000001");
+  v1::BlockUsersResponse out;
+  ExpectDroppedConnection(stub->BlockUsers(&c, r, &out), "BlockUsers");
+}
+
+TEST(ResourcesAccountsTest, BlocklistPagesForwardAndBackwardInTheEmulator) {
+  ResourcesHarness h;
+  std::vector<std::string> users;
+  for (int i = 1; i <= 5; ++i) {
+    users.push_back(absl::StrCat("1555000000", i));
+    h.emulator().state().RecordInbound(kPhone, users.back(), absl::Now());
+  }
+  auto stub = v1::Accounts::NewStub(h.channel());
+  {
+    grpc::ClientContext c;
+    v1::BlockUsersRequest r;
+    r.set_phone_number_id(kPhone);
+    for (const auto& u : users) r.add_users(u);
+    v1::BlockUsersResponse out;
+    ASSERT_TRUE(stub->BlockUsers(&c, r, &out).ok());
+    ASSERT_EQ(out.added_users_size(), 5);
+  }
+  auto list = [&](const std::string& token) {
+    grpc::ClientContext c;
+    v1::ListBlockedUsersRequest r;
+    r.set_phone_number_id(kPhone);
+    r.set_page_size(2);
+    r.set_page_token(token);
+    v1::ListBlockedUsersResponse page;
+    grpc::Status s = stub->ListBlockedUsers(&c, r, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> ids;
+    for (const auto& u : page.blocked_users()) ids.push_back(u.wa_id());
+    return std::make_pair(ids, page);
+  };
+  auto [first, p1] = list("");
+  EXPECT_EQ(p1.previous_page_token(), "");
+  auto [second, p2] = list(p1.next_page_token());
+  auto [third, p3] = list(p2.next_page_token());
+  EXPECT_EQ(p3.next_page_token(), "");
+  EXPECT_THAT(first, ElementsAre(users[0], users[1]));
+  EXPECT_THAT(second, ElementsAre(users[2], users[3]));
+  EXPECT_THAT(third, ElementsAre(users[4]));
+  auto [back, b] = list(p3.previous_page_token());
+  EXPECT_EQ(back, second);
+  auto [front, f] = list(b.previous_page_token());
+  EXPECT_EQ(front, first);
+  EXPECT_EQ(f.previous_page_token(), "");
+}
+
 }  // namespace
 }  // namespace wagate::resources::testing

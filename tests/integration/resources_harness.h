@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/executor_work_guard.hpp"
@@ -29,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "service/config/accounts.h"
 #include "service/graph/graph_client.h"
+#include "service/graph/graph_error.h"
 #include "service/http/client.h"
 #include "service/http/server.h"
 #include "service/resources/accounts_service.h"
@@ -163,6 +165,11 @@ class ResourcesHarness {
     graph_ = std::make_unique<graph::GraphClient>(
         *http_, graph::GraphClientOptions{.base_url = base_url,
                                           .api_version = "v24.0"});
+    // What the gateway's Graph metrics see (one observation per exchange).
+    graph_->SetObserver([this](const graph::GraphCallObservation& o) {
+      absl::MutexLock lock(&observed_mu_);
+      observed_.push_back(o.operation);
+    });
     config::v1::Config config;
     if (options.multi_account) {
       auto* a = config.add_accounts();
@@ -184,9 +191,8 @@ class ResourcesHarness {
     numbers_ = std::make_unique<PhoneNumbersService>(
         *graph_, *accounts_, PhoneNumbersService::Options{});
     account_service_ = std::make_unique<AccountsService>(
-        *graph_, *http_, *accounts_, AccountsService::Options{});
-    media_ = std::make_unique<MediaService>(*graph_, *http_, *accounts_,
-                                            options.media);
+        *graph_, *accounts_, AccountsService::Options{});
+    media_ = std::make_unique<MediaService>(*graph_, *accounts_, options.media);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
@@ -221,6 +227,22 @@ class ResourcesHarness {
     return webhook_bodies_;
   }
   boost::asio::io_context& io() { return io_; }
+  // The operation label of every finished Graph exchange, in order.
+  std::vector<std::string> graph_operations() {
+    absl::MutexLock lock(&observed_mu_);
+    return observed_;
+  }
+  // Emulator only: every Graph answer is Meta's 503 (code 2), or (drop)
+  // every connection is closed after the request was read.
+  void FailEveryGraphCall(bool drop = false) {
+    emulator::Faults f;
+    if (drop) {
+      f.drop_connection_rate = 1;
+    } else {
+      f.http_5xx_rate = 1;
+    }
+    emulator_->state().SetFaults(f);
+  }
 
  private:
   boost::asio::io_context io_;
@@ -234,6 +256,8 @@ class ResourcesHarness {
   std::unique_ptr<FakeGraph> fake_;
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<graph::GraphClient> graph_;
+  absl::Mutex observed_mu_;
+  std::vector<std::string> observed_ ABSL_GUARDED_BY(observed_mu_);
   std::unique_ptr<config::Accounts> accounts_;
   std::unique_ptr<TemplatesService> templates_;
   std::unique_ptr<PhoneNumbersService> numbers_;
@@ -243,6 +267,36 @@ class ResourcesHarness {
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// `s` is the emulator's injected 503 (FailEveryGraphCall): UNAVAILABLE with
+// Graph's whole error in the details, not a bare status.
+inline void ExpectInjected503(const grpc::Status& s, absl::string_view rpc) {
+  SCOPED_TRACE(rpc);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  absl::optional<v1::GraphError> e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value()) << "no GraphError details";
+  EXPECT_EQ(e->code(), 2);
+  EXPECT_EQ(e->http_status(), 503);
+  EXPECT_EQ(e->type(), "OAuthException");
+  EXPECT_TRUE(absl::StartsWith(e->message(), "(#2) ")) << e->message();
+  EXPECT_EQ(e->details(), "Service temporarily unavailable (injected).");
+  EXPECT_FALSE(e->fbtrace_id().empty());
+  EXPECT_TRUE(e->is_transient());
+}
+
+// `s` is a dropped connection (FailEveryGraphCall(true)): UNAVAILABLE with a
+// GraphError saying the outcome is unknown.
+inline void ExpectDroppedConnection(const grpc::Status& s,
+                                    absl::string_view rpc) {
+  SCOPED_TRACE(rpc);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  absl::optional<v1::GraphError> e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value()) << "no GraphError details";
+  EXPECT_EQ(e->code(), 0);
+  EXPECT_EQ(e->http_status(), 0);
+  EXPECT_TRUE(e->outcome_unknown());
+  EXPECT_FALSE(e->details().empty());
+}
 
 }  // namespace wagate::resources::testing
 

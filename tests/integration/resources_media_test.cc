@@ -173,7 +173,21 @@ TEST(ResourcesMediaTest, RoundTripThroughTheEmulator) {
   grpc::ClientContext c3;
   s = stub->GetMedia(&c3, get, &meta);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_TRUE(graph::GraphErrorFromGrpcStatus(s).has_value());
+  auto e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), 100);
+  EXPECT_EQ(e->error_subcode(), 33);
+  EXPECT_FALSE(e->fbtrace_id().empty());
+
+  // Every exchange, both transfers included, went through GraphClient.
+  EXPECT_THAT(
+      h.graph_operations(),
+      ::testing::ElementsAre("upload_media", "get_media", "get_media",
+                             "download_media", "delete_media", "get_media"));
+  // Held between gRPC and curl: the default 1 MiB bounds plus one message.
+  MediaStats stats = h.media().stats();
+  EXPECT_LE(stats.max_upload_buffered_bytes, (1u << 20) + (64u << 10));
+  EXPECT_LE(stats.max_download_buffered_bytes, (1u << 20) + (256u << 10));
 }
 
 TEST(ResourcesMediaTest, EmulatorRefusesAForeignNumbersMedia) {
@@ -463,6 +477,61 @@ TEST(ResourcesMediaTest, CancelledUploadNeverReachesGraphComplete) {
   EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(AllTransfersEnded(h.media()));
   EXPECT_TRUE(h.fake().requests().empty());
+}
+
+TEST(ResourcesMediaTest, UploadOutOfScopeIsRefusedWithDetails) {
+  HarnessOptions o;
+  o.target = Target::kFake;
+  o.media.upload_check = [](grpc::CallbackServerContext*,
+                            const std::string& phone_number_id) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("phone_number_id ", phone_number_id, ": out of scope"));
+  };
+  ResourcesHarness h(o);
+  auto stub = v1::Media::NewStub(h.channel());
+  UploadResult r = Upload(stub.get(), Metadata("image/png"), Pattern(100, 14));
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  auto e = graph::GraphErrorFromGrpcStatus(r.status);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), 0);
+  EXPECT_THAT(e->details(), HasSubstr("out of scope"));
+  EXPECT_TRUE(h.fake().requests().empty());
+}
+
+TEST(ResourcesMediaTest, EveryRpcFailureCarriesGraphsErrorDetails) {
+  ResourcesHarness h;
+  auto stub = v1::Media::NewStub(h.channel());
+  UploadResult stored =
+      Upload(stub.get(), Metadata("image/png"), Pattern(1000, 11));
+  ASSERT_TRUE(stored.status.ok()) << stored.status.error_message();
+  h.FailEveryGraphCall();
+  UploadResult up =
+      Upload(stub.get(), Metadata("image/png", 300000), Pattern(300000, 12));
+  ExpectInjected503(up.status, "UploadMedia");
+  {
+    grpc::ClientContext c;
+    v1::GetMediaRequest r;
+    r.set_media_id(stored.media_id);
+    v1::GetMediaResponse out;
+    ExpectInjected503(stub->GetMedia(&c, r, &out), "GetMedia");
+  }
+  ExpectInjected503(Download(stub.get(), stored.media_id).status,
+                    "DownloadMedia");
+  {
+    grpc::ClientContext c;
+    v1::DeleteMediaRequest r;
+    r.set_media_id(stored.media_id);
+    v1::DeleteMediaResponse out;
+    ExpectInjected503(stub->DeleteMedia(&c, r, &out), "DeleteMedia");
+  }
+  // Transfers are measured under their own operations too.
+  EXPECT_THAT(h.graph_operations(),
+              ::testing::ElementsAre("upload_media", "upload_media",
+                                     "get_media", "get_media", "delete_media"));
+
+  h.FailEveryGraphCall(/*drop=*/true);
+  up = Upload(stub.get(), Metadata("image/png", 300000), Pattern(300000, 13));
+  ExpectDroppedConnection(up.status, "UploadMedia");
 }
 
 }  // namespace

@@ -320,5 +320,106 @@ TEST(ResourcesPhoneNumbersTest, InvalidRequestsNeverReachGraph) {
   EXPECT_TRUE(h.fake().requests().empty());
 }
 
+TEST(ResourcesPhoneNumbersTest, EveryRpcFailureCarriesGraphsErrorDetails) {
+  ResourcesHarness h;
+  h.FailEveryGraphCall();
+  auto stub = v1::PhoneNumbers::NewStub(h.channel());
+  {
+    grpc::ClientContext c;
+    v1::ListPhoneNumbersRequest r;
+    r.set_waba_id(kWaba);
+    v1::ListPhoneNumbersResponse out;
+    ExpectInjected503(stub->ListPhoneNumbers(&c, r, &out), "ListPhoneNumbers");
+  }
+  {
+    grpc::ClientContext c;
+    v1::GetPhoneNumberRequest r;
+    r.set_phone_number_id(kPhone);
+    v1::GetPhoneNumberResponse out;
+    ExpectInjected503(stub->GetPhoneNumber(&c, r, &out), "GetPhoneNumber");
+  }
+  {
+    grpc::ClientContext c;
+    v1::RegisterPhoneNumberRequest r;
+    r.set_phone_number_id(kPhone);
+    r.set_pin("212834");
+    v1::RegisterPhoneNumberResponse out;
+    ExpectInjected503(stub->RegisterPhoneNumber(&c, r, &out),
+                      "RegisterPhoneNumber");
+  }
+  {
+    grpc::ClientContext c;
+    v1::DeregisterPhoneNumberRequest r;
+    r.set_phone_number_id(kPhone);
+    v1::DeregisterPhoneNumberResponse out;
+    ExpectInjected503(stub->DeregisterPhoneNumber(&c, r, &out),
+                      "DeregisterPhoneNumber");
+  }
+  {
+    grpc::ClientContext c;
+    v1::RequestVerificationCodeRequest r;
+    r.set_phone_number_id(kPhone);
+    r.set_code_method(v1::CODE_METHOD_SMS);
+    r.set_language("en");
+    v1::RequestVerificationCodeResponse out;
+    ExpectInjected503(stub->RequestVerificationCode(&c, r, &out),
+                      "RequestVerificationCode");
+  }
+  {
+    grpc::ClientContext c;
+    v1::VerifyCodeRequest r;
+    r.set_phone_number_id(kPhone);
+    r.set_code("123456");
+    v1::VerifyCodeResponse out;
+    ExpectInjected503(stub->VerifyCode(&c, r, &out), "VerifyCode");
+  }
+  {
+    grpc::ClientContext c;
+    v1::GetBusinessProfileRequest r;
+    r.set_phone_number_id(kPhone);
+    v1::GetBusinessProfileResponse out;
+    ExpectInjected503(stub->GetBusinessProfile(&c, r, &out),
+                      "GetBusinessProfile");
+  }
+  {
+    grpc::ClientContext c;
+    v1::UpdateBusinessProfileRequest r;
+    r.set_phone_number_id(kPhone);
+    r.mutable_business_profile()->set_about("Open");
+    v1::UpdateBusinessProfileResponse out;
+    ExpectInjected503(stub->UpdateBusinessProfile(&c, r, &out),
+                      "UpdateBusinessProfile");
+  }
+  EXPECT_THAT(h.graph_operations(),
+              ElementsAre("list_phone_numbers", "get_phone_number",
+                          "register_phone_number", "deregister_phone_number",
+                          "request_code", "verify_code", "get_business_profile",
+                          "update_business_profile"));
+}
+
+TEST(ResourcesPhoneNumbersTest, PagesBackwardWithGraphsBeforeCursor) {
+  ResourcesHarness h({.target = Target::kFake});
+  const std::string path = absl::StrCat("/v24.0/", kWaba, "/phone_numbers");
+  h.fake().Answer("GET", path, 200,
+                  R"({"data":[{"id":"3"}],
+                      "paging":{"cursors":{"before":"b3","after":"a3"},
+                                "previous":"https://previous"}})");
+  auto stub = v1::PhoneNumbers::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::ListPhoneNumbersRequest r;
+  r.set_waba_id(kWaba);
+  r.set_page_size(1);
+  r.set_page_token("before:b4");
+  v1::ListPhoneNumbersResponse out;
+  ASSERT_TRUE(stub->ListPhoneNumbers(&c, r, &out).ok());
+  EXPECT_EQ(out.next_page_token(), "");  // no `next`: nothing after
+  EXPECT_EQ(out.previous_page_token(), "before:b3");
+  std::vector<http::Request> q = h.fake().requests();
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_THAT(q[0].query,
+              ElementsAre(Pair("fields", kPhoneNumberFields),
+                          Pair("limit", "1"), Pair("before", "b4")));
+}
+
 }  // namespace
 }  // namespace wagate::resources::testing

@@ -169,7 +169,8 @@ TEST(ResourcesTemplatesTest, RequestsReachGraphExactly) {
       "rejected_reason":"NONE","parameter_format":"NAMED",
       "message_send_ttl_seconds":43200,
       "components":[{"type":"BODY","text":"x"}]}],
-      "paging":{"cursors":{"before":"B1","after":"A1"},"next":"https://n"}})");
+      "paging":{"cursors":{"before":"B1","after":"A1"},"next":"https://n",
+                 "previous":"https://p"}})");
   h.fake().Answer("POST", list_path, 200,
                   R"({"id":"77","status":"PENDING","category":"UTILITY"})");
   h.fake().Answer("DELETE", list_path, 200, R"({"success":true})");
@@ -199,6 +200,16 @@ TEST(ResourcesTemplatesTest, RequestsReachGraphExactly) {
     EXPECT_EQ(t.parameter_format(), v1::PARAMETER_FORMAT_NAMED);
     EXPECT_EQ(t.message_send_ttl_seconds(), 43200);
     EXPECT_EQ(r.next_page_token(), "A1");
+    EXPECT_EQ(r.previous_page_token(), "before:B1");
+  }
+  {
+    // The previous page: Graph's `before` cursor.
+    grpc::ClientContext c;
+    v1::ListTemplatesRequest list;
+    list.set_waba_id(kWaba);
+    list.set_page_token("before:B1");
+    v1::ListTemplatesResponse r;
+    ASSERT_TRUE(stub->ListTemplates(&c, list, &r).ok());
   }
   {
     grpc::ClientContext c;
@@ -235,7 +246,7 @@ TEST(ResourcesTemplatesTest, RequestsReachGraphExactly) {
   }
 
   std::vector<http::Request> requests = h.fake().requests();
-  ASSERT_EQ(requests.size(), 5u);
+  ASSERT_EQ(requests.size(), 6u);
   for (const auto& r : requests) {
     EXPECT_EQ(r.Header("Authorization"), absl::StrCat("Bearer ", kToken));
   }
@@ -246,6 +257,9 @@ TEST(ResourcesTemplatesTest, RequestsReachGraphExactly) {
                           Pair("status", "APPROVED"),
                           Pair("category", "MARKETING"), Pair("language", "en"),
                           Pair("limit", "5"), Pair("after", "CUR")));
+  EXPECT_THAT(requests[1].query, ElementsAre(Pair("fields", kTemplateFields),
+                                             Pair("before", "B1")));
+  requests.erase(requests.begin() + 1);  // the rest as before
   EXPECT_EQ(requests[1].method, "POST");
   EXPECT_EQ(requests[1].path, list_path);
   EXPECT_EQ(requests[1].Header("Content-Type"), "application/json");
@@ -356,6 +370,95 @@ TEST(ResourcesTemplatesTest, ApprovalOfACreatedTemplateIsAnnouncedByWebhook) {
     if (!seen) absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_TRUE(seen);
+}
+
+TEST(ResourcesTemplatesTest, EveryRpcFailureCarriesGraphsErrorDetails) {
+  ResourcesHarness h;
+  h.FailEveryGraphCall();
+  auto stub = v1::Templates::NewStub(h.channel());
+  {
+    grpc::ClientContext c;
+    v1::ListTemplatesRequest r;
+    r.set_waba_id(kWaba);
+    v1::ListTemplatesResponse out;
+    ExpectInjected503(stub->ListTemplates(&c, r, &out), "ListTemplates");
+  }
+  {
+    grpc::ClientContext c;
+    v1::GetTemplateRequest r;
+    r.set_template_id("1234567890123456");
+    v1::GetTemplateResponse out;
+    ExpectInjected503(stub->GetTemplate(&c, r, &out), "GetTemplate");
+  }
+  {
+    grpc::ClientContext c;
+    v1::CreateTemplateResponse out;
+    ExpectInjected503(stub->CreateTemplate(&c, NewTemplate("x"), &out),
+                      "CreateTemplate");
+  }
+  {
+    grpc::ClientContext c;
+    v1::UpdateTemplateRequest r;
+    r.set_template_id("1234567890123456");
+    r.set_message_send_ttl_seconds(3600);
+    v1::UpdateTemplateResponse out;
+    ExpectInjected503(stub->UpdateTemplate(&c, r, &out), "UpdateTemplate");
+  }
+  {
+    grpc::ClientContext c;
+    v1::DeleteTemplateRequest r;
+    r.set_waba_id(kWaba);
+    r.set_name("hello_world");
+    v1::DeleteTemplateResponse out;
+    ExpectInjected503(stub->DeleteTemplate(&c, r, &out), "DeleteTemplate");
+  }
+  EXPECT_THAT(h.graph_operations(),
+              ElementsAre("list_templates", "get_template", "create_template",
+                          "update_template", "delete_template"));
+}
+
+// Graph paging both ways: next_page_token forward, previous_page_token
+// (Graph's `before` cursor) back to the same pages.
+TEST(ResourcesTemplatesTest, PagesForwardAndBackwardThroughTheEmulator) {
+  ResourcesHarness h;
+  auto stub = v1::Templates::NewStub(h.channel());
+  for (const char* name : {"page_a", "page_b", "page_c", "page_d", "page_e"}) {
+    grpc::ClientContext c;
+    v1::CreateTemplateResponse r;
+    ASSERT_TRUE(stub->CreateTemplate(&c, NewTemplate(name), &r).ok());
+  }
+  auto list = [&](const std::string& token) {
+    grpc::ClientContext c;
+    v1::ListTemplatesRequest r;
+    r.set_waba_id(kWaba);
+    r.set_name("page_");
+    r.set_page_size(2);
+    r.set_page_token(token);
+    v1::ListTemplatesResponse page;
+    grpc::Status s = stub->ListTemplates(&c, r, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> names;
+    for (const auto& t : page.templates()) names.push_back(t.name());
+    return std::make_pair(names, page);
+  };
+  auto [first, p1] = list("");
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(p1.previous_page_token(), "");  // the first page
+  ASSERT_FALSE(p1.next_page_token().empty());
+  auto [second, p2] = list(p1.next_page_token());
+  ASSERT_EQ(second.size(), 2u);
+  ASSERT_FALSE(p2.previous_page_token().empty());
+  auto [third, p3] = list(p2.next_page_token());
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(p3.next_page_token(), "");  // the last page
+
+  // Back from the last page: the second, then the first again.
+  auto [back2, b2] = list(p3.previous_page_token());
+  EXPECT_EQ(back2, second);
+  auto [back1, b1] = list(b2.previous_page_token());
+  EXPECT_EQ(back1, first);
+  EXPECT_EQ(b1.previous_page_token(), "");
+  EXPECT_EQ(b1.next_page_token(), p1.next_page_token());
 }
 
 }  // namespace
