@@ -467,9 +467,11 @@ http::Response GraphApi::ListTemplates(const http::Request& request) {
   auto status = request.QueryParam("status");
   auto name = request.QueryParam("name");
   auto language = request.QueryParam("language");
+  auto category = request.QueryParam("category");
   std::vector<std::string> items;
   for (const Template& t : state_->Templates()) {
     if (status && !absl::EqualsIgnoreCase(*status, t.status)) continue;
+    if (category && !absl::EqualsIgnoreCase(*category, t.category)) continue;
     if (name && !absl::StrContains(t.name, *name)) continue;
     if (language && *language != t.language) continue;
     items.push_back(TemplateJson(t, fields));

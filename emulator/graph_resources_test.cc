@@ -281,6 +281,12 @@ TEST_F(GraphResourcesTest, TemplateManagementAndPaging) {
   // Filter by status and name; get by id; edit; delete.
   r = caller_->Call("GET", path + "?status=PENDING");
   EXPECT_EQ(Parse(r.body)["data"].get_array().size(), 3u);
+  r = caller_->Call("GET", path + "?category=UTILITY");
+  doc = Parse(r.body);
+  ASSERT_EQ(doc["data"].get_array().size(), 1u);  // hello_world
+  EXPECT_EQ(std::string_view(doc["data"].at(0)["name"]), "hello_world");
+  r = caller_->Call("GET", path + "?category=MARKETING&status=PENDING");
+  EXPECT_EQ(Parse(r.body)["data"].get_array().size(), 3u);
   r = caller_->Call("GET", path + "?name=hello_world");
   doc = Parse(r.body);
   ASSERT_EQ(doc["data"].get_array().size(), 1u);
