@@ -49,6 +49,12 @@ local function now_us()
 end
 -- Numbers go to Redis as exact integers (tostring would give 1.7e+15).
 local function fmt(n) return string.format('%.0f', n) end
+-- A stream id "MS-SEQ" as two numbers, for comparing in log order.
+local function id_key(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)),
+         tonumber(string.sub(id, dash + 1))
+end
 )lua";
 
 // KEYS: stream, seen, last, bytes. ARGV: now, max_age_us, then 6 per event:
@@ -80,7 +86,8 @@ out[#out + 1] = redis.call('INCRBY', KEYS[4], added)
 return out
 )lua";
 
-// KEYS: stream, seen, bytes, idemx. ARGV: now, max_age_us, max_bytes, limit,
+// KEYS: stream, seen, bytes, idemx, pruned. ARGV: now, max_age_us, max_bytes,
+// limit,
 // idempotency key prefix, consumer idle limit (ms). Prunes the oldest events
 // that are too old or over the size budget, dedupe ids older than max_age and
 // expired idempotency keys, at most `limit` of each. Returns {events, ids,
@@ -125,6 +132,14 @@ if pruned > 0 then
   end
   redis.call('XTRIM', KEYS[1], 'MINID', minid)
   bytes = redis.call('DECRBY', KEYS[3], freed)
+  -- The retention watermark moves in the same atomic step, never back.
+  local old = redis.call('GET', KEYS[5])
+  local lm, ls = id_key(last_pruned)
+  local om, os = 0, 0
+  if old then om, os = id_key(old) end
+  if lm > om or (lm == om and ls > os) then
+    redis.call('SET', KEYS[5], last_pruned)
+  end
 end
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. fmt(cutoff),
                        'LIMIT', 0, limit)
@@ -197,14 +212,9 @@ local out = {}
 -- deadline, and equal deadlines as strings: "...-10" before "...-7").
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now),
                            'LIMIT', 0, 10 * max + 100)
-local function key(id)
-  local dash = string.find(id, '-', 1, true)
-  return tonumber(string.sub(id, 1, dash - 1)),
-         tonumber(string.sub(id, dash + 1))
-end
 table.sort(expired, function(x, y)
-  local xm, xs = key(x)
-  local ym, ys = key(y)
+  local xm, xs = id_key(x)
+  local ym, ys = id_key(y)
   if xm ~= ym then return xm < ym end
   return xs < ys
 end)
@@ -382,6 +392,7 @@ class RedisStore : public Store {
     seen_key_ = tag + ":seen";
     last_key_ = tag + ":last";
     bytes_key_ = tag + ":bytes";
+    pruned_key_ = tag + ":pruned";
     idem_prefix_ = tag + ":idem:";
     idem_expiry_key_ = tag + ":idemx";
     deadline_prefix_ = tag + ":dl:";
@@ -494,6 +505,15 @@ class RedisStore : public Store {
 
   absl::Status ValidateCursor(absl::string_view cursor) const override {
     return ParseRedisCursor(cursor).status();
+  }
+
+  absl::StatusOr<std::string> PrunedThrough() override {
+    ClientLease client = Acquire();
+    ASSIGN_OR_RETURN(redis::Reply pruned,
+                     client->Command({"GET", pruned_key_}));
+    if (!pruned.is_string()) return std::string();
+    ASSIGN_OR_RETURN(RedisStreamId id, ParseRedisStreamId(pruned.str));
+    return EncodeRedisCursor(id);
   }
 
   ListenerId AddListener(Listener listener) override {
@@ -730,7 +750,7 @@ class RedisStore : public Store {
         redis::Reply r,
         client.Eval(
             ScriptFor(kRetentionLua),
-            {stream_key_, seen_key_, bytes_key_, idem_expiry_key_},
+            {stream_key_, seen_key_, bytes_key_, idem_expiry_key_, pruned_key_},
             {Now(),
              absl::StrCat(
                  absl::ToInt64Microseconds(options_.retention.max_age)),
@@ -932,8 +952,8 @@ class RedisStore : public Store {
   // Group consumers idle this long (Redis's clock) with nothing pending are
   // deleted by retention.
   absl::Duration consumer_idle_limit_ = absl::Hours(24);
-  std::string stream_key_, seen_key_, last_key_, bytes_key_, idem_prefix_,
-      idem_expiry_key_, deadline_prefix_;
+  std::string stream_key_, seen_key_, last_key_, bytes_key_, pruned_key_,
+      idem_prefix_, idem_expiry_key_, deadline_prefix_;
 
   std::unique_ptr<redis::Client> writer_client_;  // writer thread only
   std::unique_ptr<redis::Client> tail_client_;    // tail thread (+Shutdown)

@@ -12,6 +12,7 @@
 //      {wagate}:seen          dedupe ids → stored_at micros (sorted set)
 //      {wagate}:last          id of the newest entry ever added
 //      {wagate}:bytes         payload bytes in the stream (the size budget)
+//      {wagate}:pruned        id of the newest entry retention removed
 //      {wagate}:dl:GROUP      a group's pending ids → ack deadline micros
 //      {wagate}:idem:KEY      an idempotency key (hash: state, result, ttl,
 //                             expiry), and {wagate}:idemx its expiry index

@@ -664,5 +664,29 @@ TEST_P(StoreConformanceTest, AFailedBatchStoresNothing) {
   EXPECT_FALSE(later->items[0].duplicate);
 }
 
+TEST_P(StoreConformanceTest, PrunedThroughIsTheNewestPrunedCursorAndIsDurable) {
+  options_.retention.max_payload_bytes = 2000;
+  Store& store = Open();
+  EXPECT_EQ(store.PrunedThrough().value(), "");
+  std::vector<std::string> cursors;
+  for (const char* id : {"a", "b", "c", "d"}) {
+    auto r = AppendSync(store, {MakeEvent(id, "message", "111", 1000)});
+    ASSERT_TRUE(r.ok());
+    cursors.push_back(r->items[0].cursor);
+  }
+  EXPECT_EQ(store.PrunedThrough().value(), "");  // nothing pruned yet
+  ASSERT_EQ(store.RunRetention()->events_pruned, 2);
+  EXPECT_EQ(store.PrunedThrough().value(), cursors[1]);
+  EXPECT_LT(cursors[1], cursors[2]);
+  ASSERT_EQ(store.RunRetention()->events_pruned, 0);
+  EXPECT_EQ(store.PrunedThrough().value(), cursors[1]);
+
+  Store& reopened = Open();
+  EXPECT_EQ(reopened.PrunedThrough().value(), cursors[1]);
+  clock_->Advance(absl::Hours(24 * 8));
+  ASSERT_EQ(reopened.RunRetention()->events_pruned, 2);
+  EXPECT_EQ(reopened.PrunedThrough().value(), cursors[3]);
+}
+
 }  // namespace
 }  // namespace wagate::events
