@@ -381,6 +381,16 @@ http::Response GraphApi::UpdateProfile(const std::string& pnid,
                           "verticals - got \"",
                           update.vertical, "\".")));
   }
+  // A Resumable Upload handle sets the picture; Meta then serves it from
+  // its CDN (never fetched here, so a stand-in URL naming the handle).
+  std::string_view handle;
+  std::string picture_url;
+  if (obj["profile_picture_handle"].get(handle) == simdjson::SUCCESS &&
+      !handle.empty()) {
+    picture_url = absl::StrCat(
+        "https://pps.whatsapp.net/v/emulator/",
+        http::PercentEncode(absl::string_view(handle.data(), handle.size())));
+  }
   simdjson::dom::array websites;
   if (obj["websites"].get(websites) == simdjson::SUCCESS) {
     if (websites.size() > 2) {
@@ -407,6 +417,7 @@ http::Response GraphApi::UpdateProfile(const std::string& pnid,
     if (has[3]) n.profile.email = update.email;
     if (has[4]) n.profile.vertical = update.vertical;
     if (has[5]) n.profile.websites = update.websites;
+    if (!picture_url.empty()) n.profile.profile_picture_url = picture_url;
   });
   return http::JsonResponse(200, kSuccess);
 }

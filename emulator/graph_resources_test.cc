@@ -133,6 +133,18 @@ TEST_F(GraphResourcesTest, BusinessProfile) {
   EXPECT_EQ(std::string_view(data["websites"].at(0)), "https://a.example");
   EXPECT_EQ(std::string_view(data["vertical"]), "RETAIL");
   EXPECT_EQ(std::string_view(data["messaging_product"]), "whatsapp");
+  EXPECT_EQ(data["profile_picture_url"].error(), simdjson::NO_SUCH_FIELD);
+
+  // A picture handle (Resumable Upload API) gives the profile a picture URL.
+  r = caller_->Call("POST", path,
+                    R"({"messaging_product":"whatsapp",)"
+                    R"("profile_picture_handle":"4::aW1hZ2U=:ARb"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = caller_->Call("GET", path + "?fields=about,profile_picture_url");
+  data = Parse(r.body)["data"].at(0);
+  EXPECT_EQ(std::string_view(data["about"]), "Open 9-5");
+  EXPECT_THAT(std::string(std::string_view(data["profile_picture_url"])),
+              HasSubstr("https://pps.whatsapp.net/"));
 
   const char* bad[] = {
       R"({"about":"x"})",
