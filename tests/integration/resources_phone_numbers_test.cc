@@ -96,14 +96,36 @@ TEST(ResourcesPhoneNumbersTest, RegistrationAndVerificationInTheEmulator) {
     r.set_code("123456");
     v1::VerifyCodeResponse out;
     grpc::Status s = stub->VerifyCode(&c, r, &out);
-    // The emulator decides which code is right; either way the answer is
-    // typed (success) or a mapped Graph error with details.
-    if (s.ok()) {
-      EXPECT_TRUE(out.success());
-    } else {
-      EXPECT_TRUE(graph::GraphErrorFromGrpcStatus(s).has_value());
-    }
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(out.success());
   }
+  {
+    grpc::ClientContext c;
+    v1::GetPhoneNumberRequest r;
+    r.set_phone_number_id(kPhone);
+    r.add_fields("code_verification_status");
+    v1::GetPhoneNumberResponse out;
+    ASSERT_TRUE(stub->GetPhoneNumber(&c, r, &out).ok());
+    EXPECT_EQ(out.phone_number().code_verification_status(), "VERIFIED");
+  }
+  // Meta allows 10 register/deregister calls per number per 72 h: the
+  // 11th is 133016, a rate limit.
+  grpc::Status s;
+  int calls = 2;
+  while (s.ok() && calls < 20) {
+    grpc::ClientContext c;
+    v1::DeregisterPhoneNumberRequest r;
+    r.set_phone_number_id(kPhone);
+    v1::DeregisterPhoneNumberResponse out;
+    s = stub->DeregisterPhoneNumber(&c, r, &out);
+    ++calls;
+  }
+  EXPECT_EQ(calls, 11);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  auto e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), 133016);
+  EXPECT_FALSE(e->fbtrace_id().empty());
 }
 
 TEST(ResourcesPhoneNumbersTest, BusinessProfileRoundTripInTheEmulator) {
@@ -132,6 +154,45 @@ TEST(ResourcesPhoneNumbersTest, BusinessProfileRoundTripInTheEmulator) {
   EXPECT_THAT(got.business_profile().websites(),
               ElementsAre("https://lucky.example"));
   EXPECT_EQ(got.business_profile().vertical(), "RETAIL");
+  EXPECT_EQ(got.business_profile().profile_picture_url(), "");
+
+  // The other fields and a picture handle; then a mask clears the address.
+  {
+    grpc::ClientContext c;
+    v1::UpdateBusinessProfileRequest r;
+    r.set_phone_number_id(kPhone);
+    r.mutable_business_profile()->set_address("1 Garden Way");
+    r.mutable_business_profile()->set_description("Plants and pots");
+    r.mutable_business_profile()->set_profile_picture_handle("4::aW1n:ARb");
+    v1::UpdateBusinessProfileResponse out;
+    grpc::Status s = stub->UpdateBusinessProfile(&c, r, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  {
+    grpc::ClientContext c;
+    v1::GetBusinessProfileResponse out;
+    ASSERT_TRUE(stub->GetBusinessProfile(&c, g, &out).ok());
+    const v1::BusinessProfile& p = out.business_profile();
+    EXPECT_EQ(p.about(), "Fresh plants daily");  // untouched
+    EXPECT_EQ(p.address(), "1 Garden Way");
+    EXPECT_EQ(p.description(), "Plants and pots");
+    EXPECT_THAT(p.profile_picture_url(), HasSubstr("https://"));
+  }
+  {
+    grpc::ClientContext c;
+    v1::UpdateBusinessProfileRequest r;
+    r.set_phone_number_id(kPhone);
+    r.mutable_update_mask()->add_paths("address");
+    v1::UpdateBusinessProfileResponse out;
+    ASSERT_TRUE(stub->UpdateBusinessProfile(&c, r, &out).ok());
+  }
+  {
+    grpc::ClientContext c;
+    v1::GetBusinessProfileResponse out;
+    ASSERT_TRUE(stub->GetBusinessProfile(&c, g, &out).ok());
+    EXPECT_EQ(out.business_profile().address(), "");
+    EXPECT_EQ(out.business_profile().description(), "Plants and pots");
+  }
 }
 
 TEST(ResourcesPhoneNumbersTest, EmulatorErrorsAreMapped) {
@@ -193,6 +254,7 @@ TEST(ResourcesPhoneNumbersTest, RequestsReachGraphExactly) {
     v1::RegisterPhoneNumberRequest r;
     r.set_phone_number_id(kPhone);
     r.set_pin("212834");
+    r.set_data_localization_region("CH");
     v1::RegisterPhoneNumberResponse out;
     ASSERT_TRUE(stub->RegisterPhoneNumber(&c, r, &out).ok());
   }
@@ -240,8 +302,10 @@ TEST(ResourcesPhoneNumbersTest, RequestsReachGraphExactly) {
     v1::UpdateBusinessProfileRequest r;
     r.set_phone_number_id(kPhone);
     r.mutable_business_profile()->set_about("New");
+    r.mutable_business_profile()->set_profile_picture_handle("4::h");
     r.mutable_update_mask()->add_paths("about");
     r.mutable_update_mask()->add_paths("address");
+    r.mutable_update_mask()->add_paths("profile_picture_handle");
     v1::UpdateBusinessProfileResponse out;
     ASSERT_TRUE(stub->UpdateBusinessProfile(&c, r, &out).ok());
   }
@@ -256,7 +320,8 @@ TEST(ResourcesPhoneNumbersTest, RequestsReachGraphExactly) {
               ElementsAre(Pair("fields", "throughput,name_status")));
   EXPECT_EQ(q[2].method, "POST");
   EXPECT_EQ(q[2].path, node + "/register");
-  EXPECT_EQ(q[2].body, R"({"messaging_product":"whatsapp","pin":"212834"})");
+  EXPECT_EQ(q[2].body, R"({"messaging_product":"whatsapp","pin":"212834",)"
+                       R"("data_localization_region":"CH"})");
   EXPECT_EQ(q[3].path, node + "/deregister");
   EXPECT_EQ(q[3].body, "");
   EXPECT_EQ(q[4].path, node + "/request_code");
@@ -268,7 +333,8 @@ TEST(ResourcesPhoneNumbersTest, RequestsReachGraphExactly) {
   EXPECT_THAT(q[6].query, ElementsAre(Pair("fields", kBusinessProfileFields)));
   EXPECT_EQ(q[7].method, "POST");
   EXPECT_EQ(q[7].body,
-            R"({"messaging_product":"whatsapp","about":"New","address":""})");
+            R"({"messaging_product":"whatsapp","about":"New","address":"",)"
+            R"("profile_picture_handle":"4::h"})");
   for (const auto& r : q) {
     EXPECT_EQ(r.Header("Authorization"), absl::StrCat("Bearer ", kToken));
   }

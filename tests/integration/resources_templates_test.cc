@@ -85,6 +85,149 @@ TEST(ResourcesTemplatesTest, CreatedTemplateBecomesApprovedInTheEmulator) {
             v1::TemplateButtonDefinition::TYPE_QUICK_REPLY);
 }
 
+// Polls GetTemplate until the emulator approves `id` (its 300 ms delay).
+v1::Template WaitApproved(v1::Templates::Stub* stub, const std::string& id) {
+  v1::GetTemplateResponse got;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    grpc::ClientContext c;
+    v1::GetTemplateRequest get;
+    get.set_template_id(id);
+    EXPECT_TRUE(stub->GetTemplate(&c, get, &got).ok());
+    if (got.template_().status() == "APPROVED") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return got.template_();
+}
+
+// The names ListTemplates returns for `filter` (waba_id set here).
+std::vector<std::string> Names(v1::Templates::Stub* stub,
+                               v1::ListTemplatesRequest filter,
+                               std::vector<std::string>* statuses = nullptr) {
+  grpc::ClientContext c;
+  filter.set_waba_id(kWaba);
+  v1::ListTemplatesResponse page;
+  grpc::Status s = stub->ListTemplates(&c, filter, &page);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  std::vector<std::string> names;
+  for (const auto& t : page.templates()) {
+    names.push_back(t.name());
+    if (statuses != nullptr) statuses->push_back(t.status());
+  }
+  return names;
+}
+
+TEST(ResourcesTemplatesTest, FiltersUpdatesAndDeletesInTheEmulator) {
+  ResourcesHarness h;
+  auto stub = v1::Templates::NewStub(h.channel());
+  auto promo = Parse<v1::CreateTemplateRequest>(R"pb(
+    language: "de"
+    category: TEMPLATE_CATEGORY_MARKETING
+    parameter_format: PARAMETER_FORMAT_NAMED
+    components {
+      type: TYPE_BODY
+      text: "Hallo {{first_name}}"
+      example {
+        body_text_named_params { param_name: "first_name" example: "Eva" }
+      }
+    }
+  )pb");
+  promo.set_waba_id(kWaba);
+  promo.set_name("promo_de");
+  v1::CreateTemplateResponse promo_created, notice_created;
+  {
+    grpc::ClientContext c;
+    grpc::Status s = stub->CreateTemplate(&c, promo, &promo_created);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(promo_created.category(), "MARKETING");
+  }
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(
+        stub->CreateTemplate(&c, NewTemplate("notice_en"), &notice_created)
+            .ok());
+  }
+
+  // Each filter reaches Graph: category, language, name, status.
+  v1::ListTemplatesRequest f;
+  f.set_category(v1::TEMPLATE_CATEGORY_MARKETING);
+  EXPECT_THAT(Names(stub.get(), f), ElementsAre("promo_de"));
+  f.Clear();
+  f.set_language("de");
+  EXPECT_THAT(Names(stub.get(), f), ElementsAre("promo_de"));
+  f.Clear();
+  f.set_category(v1::TEMPLATE_CATEGORY_UTILITY);
+  EXPECT_THAT(Names(stub.get(), f),
+              ::testing::UnorderedElementsAre("hello_world", "notice_en"));
+  f.Clear();
+  f.set_name("notice");
+  EXPECT_THAT(Names(stub.get(), f), ElementsAre("notice_en"));
+  f.Clear();
+  f.set_status("APPROVED");
+  std::vector<std::string> statuses;
+  EXPECT_THAT(Names(stub.get(), f, &statuses),
+              ::testing::Contains("hello_world"));
+  EXPECT_THAT(statuses, ::testing::Each("APPROVED"));
+
+  // The typed template comes back: named parameters and their samples.
+  v1::Template t = WaitApproved(stub.get(), promo_created.id());
+  EXPECT_EQ(t.status(), "APPROVED");
+  EXPECT_EQ(t.language(), "de");
+  EXPECT_EQ(t.parameter_format(), v1::PARAMETER_FORMAT_NAMED);
+  ASSERT_EQ(t.components_size(), 1);
+  ASSERT_EQ(t.components(0).example().body_text_named_params_size(), 1);
+  EXPECT_EQ(t.components(0).example().body_text_named_params(0).example(),
+            "Eva");
+
+  // Edit the approved template's components; its category stays fixed.
+  EXPECT_EQ(WaitApproved(stub.get(), notice_created.id()).status(), "APPROVED");
+  {
+    grpc::ClientContext c;
+    v1::UpdateTemplateRequest u;
+    u.set_template_id(notice_created.id());
+    auto* body = u.add_components();
+    body->set_type(v1::TemplateComponentDefinition::TYPE_BODY);
+    body->set_text("Your order {{1}} is on its way");
+    body->mutable_example()->add_body_text()->add_values("42");
+    v1::UpdateTemplateResponse out;
+    grpc::Status s = stub->UpdateTemplate(&c, u, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(out.success());
+  }
+  t = WaitApproved(stub.get(), notice_created.id());
+  ASSERT_EQ(t.components_size(), 1);
+  EXPECT_EQ(t.components(0).text(), "Your order {{1}} is on its way");
+  {
+    grpc::ClientContext c;
+    v1::UpdateTemplateRequest u;
+    u.set_template_id(notice_created.id());
+    u.set_category(v1::TEMPLATE_CATEGORY_MARKETING);
+    v1::UpdateTemplateResponse out;
+    grpc::Status s = stub->UpdateTemplate(&c, u, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    auto e = graph::GraphErrorFromGrpcStatus(s);
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->code(), 100);
+    EXPECT_THAT(e->details(), HasSubstr("category"));
+  }
+
+  // Delete one version by name and id: only that one goes.
+  {
+    grpc::ClientContext c;
+    v1::DeleteTemplateRequest d;
+    d.set_waba_id(kWaba);
+    d.set_name("notice_en");
+    d.set_template_id(notice_created.id());
+    v1::DeleteTemplateResponse out;
+    grpc::Status s = stub->DeleteTemplate(&c, d, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(out.success());
+  }
+  f.Clear();
+  f.set_category(v1::TEMPLATE_CATEGORY_UTILITY);
+  EXPECT_THAT(Names(stub.get(), f), ElementsAre("hello_world"));
+}
+
 TEST(ResourcesTemplatesTest, ListsFilterAndPageThroughTheEmulator) {
   ResourcesHarness h;
   auto stub = v1::Templates::NewStub(h.channel());
