@@ -123,6 +123,10 @@ TEST(ResourcesAccountsTest, RequestsReachGraphExactly) {
   const std::string block = absl::StrCat("/v24.0/", kPhone, "/block_users");
   h.fake().Answer("POST", apps, 200, R"({"success":true})");
   h.fake().Answer("DELETE", apps, 200, R"({"success":true})");
+  h.fake().Answer("GET", apps, 200,
+                  R"({"data":[{"whatsapp_business_api_data":{"id":"67",
+                      "name":"Shop","link":"https://shop.example"},
+                      "override_callback_uri":"https://hooks.example/wa"}]})");
   h.fake().Answer("POST", block, 200,
                   R"({"messaging_product":"whatsapp","block_users":{
                       "added_users":[{"input":"+1 555","wa_id":"1555"}]}})");
@@ -144,6 +148,28 @@ TEST(ResourcesAccountsTest, RequestsReachGraphExactly) {
     r.set_waba_id(kWaba);
     v1::SubscribeAppResponse out;
     ASSERT_TRUE(stub->SubscribeApp(&c, r, &out).ok());
+  }
+  {
+    grpc::ClientContext c;
+    v1::SubscribeAppRequest r;
+    r.set_waba_id(kWaba);
+    r.set_override_callback_uri("https://hooks.example/wa");
+    r.set_verify_token("vt");
+    v1::SubscribeAppResponse out;
+    ASSERT_TRUE(stub->SubscribeApp(&c, r, &out).ok());
+    EXPECT_TRUE(out.success());
+  }
+  {
+    grpc::ClientContext c;
+    v1::ListSubscribedAppsRequest r;
+    r.set_waba_id(kWaba);
+    v1::ListSubscribedAppsResponse out;
+    ASSERT_TRUE(stub->ListSubscribedApps(&c, r, &out).ok());
+    ASSERT_EQ(out.apps_size(), 1);
+    EXPECT_EQ(out.apps(0).id(), "67");
+    EXPECT_EQ(out.apps(0).name(), "Shop");
+    EXPECT_EQ(out.apps(0).link(), "https://shop.example");
+    EXPECT_EQ(out.apps(0).override_callback_uri(), "https://hooks.example/wa");
   }
   {
     grpc::ClientContext c;
@@ -187,10 +213,18 @@ TEST(ResourcesAccountsTest, RequestsReachGraphExactly) {
     EXPECT_EQ(out.next_page_token(), "X");
   }
   std::vector<http::Request> q = h.fake().requests();
-  ASSERT_EQ(q.size(), 5u);
+  ASSERT_EQ(q.size(), 7u);
   EXPECT_EQ(q[0].method, "POST");
   EXPECT_EQ(q[0].path, apps);
   EXPECT_EQ(q[0].body, "");
+  EXPECT_EQ(q[1].method, "POST");
+  EXPECT_EQ(q[1].Header("Content-Type"), "application/json");
+  EXPECT_EQ(q[1].body, R"({"override_callback_uri":"https://hooks.example/wa",)"
+                       R"("verify_token":"vt"})");
+  EXPECT_EQ(q[2].method, "GET");
+  EXPECT_EQ(q[2].path, apps);
+  EXPECT_TRUE(q[2].query.empty());
+  q.erase(q.begin() + 1, q.begin() + 3);  // the rest as before
   EXPECT_EQ(q[1].method, "DELETE");
   EXPECT_EQ(q[1].path, apps);
   EXPECT_EQ(q[2].method, "POST");
