@@ -56,7 +56,7 @@ absl::Time Pacer::EstimateGrantLocked(const Number& n, size_t position,
     idx -= rounds * mps;
     add = options_.window * rounds;
   }
-  absl::Time base = idx < 0         ? now
+  absl::Time base = idx < 0        ? now
                     : idx < logged ? n.grants[idx] + options_.window
                                    : now + options_.window;
   return std::max(now, base + add);
@@ -97,6 +97,7 @@ void Pacer::Acquire(absl::string_view phone_number_id,
   absl::Duration pair_wait;
   std::string number_id(phone_number_id);
   Waiter waiter;
+  uint64_t waiter_id = 0;
   {
     absl::ReleasableMutexLock lock(&mu_);
     if (shut_down_) {
@@ -148,20 +149,27 @@ void Pacer::Acquire(absl::string_view phone_number_id,
       n.queue.push_back(std::move(waiter));
       PumpLocked(number_id, n, now, &ready);
     } else {
-      ++pair_waiting_;
+      waiter_id = next_pair_waiter_++;
+      pair_waiters_.emplace(waiter_id,
+                            std::make_pair(number_id, std::move(waiter)));
     }
   }
   if (pair_wait > absl::ZeroDuration()) {
     std::weak_ptr<Pacer> weak = weak_from_this();
-    auto w = std::make_shared<Waiter>(std::move(waiter));
-    auto fn = [weak, number_id, w] {
-      if (auto self = weak.lock()) {
-        {
-          absl::MutexLock lock(&self->mu_);
-          --self->pair_waiting_;
-        }
-        self->Enqueue(number_id, std::move(*w));
+    auto fn = [weak, waiter_id] {
+      auto self = weak.lock();
+      if (!self) return;
+      std::string id;
+      Waiter w;
+      {
+        absl::MutexLock lock(&self->mu_);
+        auto it = self->pair_waiters_.find(waiter_id);
+        if (it == self->pair_waiters_.end()) return;  // failed by Shutdown
+        id = std::move(it->second.first);
+        w = std::move(it->second.second);
+        self->pair_waiters_.erase(it);
       }
+      self->Enqueue(id, std::move(w));
     };
     if (options_.scheduler) {
       options_.scheduler(pair_wait, std::move(fn));
@@ -324,6 +332,12 @@ void Pacer::Shutdown() {
       }
       n.queue.clear();
     }
+    for (auto& [id, number_and_waiter] : pair_waiters_) {
+      ready.emplace_back(
+          std::move(number_and_waiter.second.done),
+          absl::UnavailableError("the gateway is shutting down"));
+    }
+    pair_waiters_.clear();
   }
   RunReady(ready);
 }
@@ -331,7 +345,7 @@ void Pacer::Shutdown() {
 PacerStats Pacer::Stats() const {
   absl::MutexLock lock(&mu_);
   PacerStats s = stats_;
-  s.waiting = pair_waiting_;
+  s.waiting = pair_waiters_.size();
   for (const auto& [id, n] : numbers_) s.waiting += n.queue.size();
   return s;
 }

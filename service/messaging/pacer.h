@@ -121,8 +121,8 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
     // The last <= mps grant times (with hold_until_finished: finish times),
     // ascending.
     std::deque<absl::Time> grants;
-    int in_flight = 0;  // hold_until_finished: granted, not yet finished
-    std::deque<Waiter> queue;       // FIFO, pair limit already satisfied
+    int in_flight = 0;         // hold_until_finished: granted, not yet finished
+    std::deque<Waiter> queue;  // FIFO, pair limit already satisfied
     absl::Time wake_at = absl::InfiniteFuture();  // pending timer, if any
   };
   struct Pair {
@@ -160,8 +160,12 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
   absl::flat_hash_map<std::string, Pair> pairs_ ABSL_GUARDED_BY(mu_);
   uint64_t acquires_since_prune_ ABSL_GUARDED_BY(mu_) = 0;
   PacerStats stats_ ABSL_GUARDED_BY(mu_);
-  // Requests waiting for their pair limit (not yet in a number queue).
-  uint64_t pair_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  // Requests waiting for their pair limit (not yet in a number queue), by
+  // id: their timers move them to the number queue; Shutdown fails them at
+  // once instead of waiting up to pair_interval × debt.
+  absl::flat_hash_map<uint64_t, std::pair<std::string, Waiter>> pair_waiters_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t next_pair_waiter_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace wagate::messaging

@@ -313,6 +313,20 @@ TEST_F(PacerTest, ShutdownFailsWaiters) {
   EXPECT_EQ(outcomes_[2].status.code(), absl::StatusCode::kUnavailable);
 }
 
+TEST_F(PacerTest, ShutdownFailsPairWaitersAtOnce) {
+  auto pacer = MakePacer();
+  for (int i = 0; i < 47; ++i) Acquire(*pacer, "1", "same", absl::Minutes(1));
+  EXPECT_FALSE(outcomes_[45].done);  // waiting 6 s for the pair limit
+  EXPECT_FALSE(outcomes_[46].done);  // 12 s
+  pacer->Shutdown();
+  for (int i : {45, 46}) {
+    ASSERT_TRUE(outcomes_[i].done) << i;
+    EXPECT_EQ(outcomes_[i].status.code(), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(pacer->Stats().waiting, 0u);
+  time_.Advance(absl::Seconds(20));  // their timers fire and find nothing
+}
+
 // The default scheduler: real Asio timers and the real clock.
 TEST(PacerAsioTest, WaitsOnAsioTimers) {
   boost::asio::io_context io;

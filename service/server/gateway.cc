@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "grpcpp/grpcpp.h"
@@ -157,9 +158,22 @@ class Gateway::Impl {
       // Returns once in-flight calls are done or the grace period is over
       // (then they are cancelled). Sends still waiting in the pacer are
       // failed next, so that every reactor can finish before Wait().
+      // Shutdown blocks until every call is done, and a call whose sends
+      // wait in the pacer (a pair limit can hold one for minutes) is done
+      // only once they fail: fail them when the grace period ends.
+      absl::Notification grpc_stopped;
+      std::thread pacer_stopper([this, &grpc_stopped] {
+        if (!grpc_stopped.WaitForNotificationWithTimeout(
+                options_.shutdown_grace) &&
+            sender_ != nullptr) {
+          sender_->Shutdown();
+        }
+      });
       grpc_server_->Shutdown(
           std::chrono::system_clock::now() +
           absl::ToChronoMilliseconds(options_.shutdown_grace));
+      grpc_stopped.Notify();
+      pacer_stopper.join();
       if (sender_ != nullptr) sender_->Shutdown();
       grpc_server_->Wait();
     }
