@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <thread>
@@ -397,6 +398,13 @@ class RedisStore : public Store {
     idem_expiry_key_ = tag + ":idemx";
     deadline_prefix_ = tag + ":dl:";
     client_options_.command_timeout = options_.lock_timeout;
+    // Secrets only from the environment (the URL is logged).
+    if (const char* user = std::getenv("WAGATE_REDIS_USERNAME")) {
+      client_options_.username = user;
+    }
+    if (const char* password = std::getenv("WAGATE_REDIS_PASSWORD")) {
+      client_options_.password = password;
+    }
   }
 
   ~RedisStore() override {

@@ -53,7 +53,9 @@
 
 namespace wagate::events {
 
-// Opens the store at `url` (redis://HOST[:PORT][/DB][?prefix=NAME]).
+// Opens the store at `url` (redis://HOST[:PORT][/DB][?prefix=NAME]). A
+// password (and Redis 6 ACL user) comes from WAGATE_REDIS_PASSWORD (and
+// WAGATE_REDIS_USERNAME) in the environment.
 // INVALID_ARGUMENT for a bad URL; UNAVAILABLE if Redis does not answer now.
 // StoreOptions::lock_timeout is the Redis command timeout.
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStore(

@@ -389,5 +389,19 @@ TEST_F(RedisStoreTest, RetentionKeepsRecentGroupConsumers) {
   EXPECT_THAT(consumers->elements, SizeIs(2));
 }
 
+TEST(RedisStoreAuthTest, PasswordComesFromTheEnvironment) {
+  if (!redis::TestRedisServer::Installed()) GTEST_SKIP() << "no redis-server";
+  redis::TestRedisServer server({"--requirepass", "store-pw"});
+  ASSERT_TRUE(server.Start().ok());
+  unsetenv("WAGATE_REDIS_PASSWORD");
+  EXPECT_FALSE(OpenRedisStore(server.Url(), StoreOptions()).ok());
+  setenv("WAGATE_REDIS_PASSWORD", "store-pw", 1);
+  auto store = OpenRedisStore(server.Url(), StoreOptions());
+  unsetenv("WAGATE_REDIS_PASSWORD");
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE(AppendSync(**store, {MakeEvent("a")}).ok());
+  EXPECT_THAT(ReadAllIds(**store), ElementsAre("a"));
+}
+
 }  // namespace
 }  // namespace wagate::events

@@ -234,17 +234,37 @@ absl::Status Client::EnsureConnectedLocked() {
              REDIS_OK) {
     error = "cannot set socket timeout";
   }
-  if (error.empty() && address_.db != 0) {
-    std::string db = absl::StrCat(address_.db);
-    const char* argv[] = {"SELECT", db.c_str()};
-    const size_t lens[] = {6, db.size()};
-    auto* r = static_cast<redisReply*>(redisCommandArgv(c, 2, argv, lens));
+  // Runs a setup command on the new connection; false (and `error`) if it
+  // failed.
+  auto setup = [&](std::vector<std::string> args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(redisCommandArgv(
+        c, static_cast<int>(argv.size()), argv.data(), lens.data()));
     if (r == nullptr) {
       error = c->errstr;
     } else {
-      if (r->type == REDIS_REPLY_ERROR) error = std::string(r->str, r->len);
+      if (r->type == REDIS_REPLY_ERROR) {
+        // Never echo what was sent with AUTH; Redis's error names no secret.
+        error = absl::StrCat(args[0], ": ", absl::string_view(r->str, r->len));
+      }
       freeReplyObject(r);
     }
+    return error.empty();
+  };
+  if (error.empty() && !options_.password.empty()) {
+    if (options_.username.empty()) {
+      setup({"AUTH", options_.password});
+    } else {
+      setup({"AUTH", options_.username, options_.password});
+    }
+  }
+  if (error.empty() && address_.db != 0) {
+    setup({"SELECT", absl::StrCat(address_.db)});
   }
   if (!error.empty()) {
     if (c != nullptr) redisFree(c);

@@ -77,6 +77,10 @@ class Script {
 };
 
 struct ClientOptions {
+  // AUTH on every connection when set (Redis 6 ACL user: username too).
+  // Secrets: read them from the environment, never from the URL or flags.
+  std::string username;
+  std::string password;
   absl::Duration connect_timeout = absl::Seconds(1);
   // How long a command may take (send + answer) before UNAVAILABLE.
   absl::Duration command_timeout = absl::Seconds(5);

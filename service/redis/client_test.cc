@@ -176,5 +176,31 @@ TEST_F(ClientTest, ShutdownWakesABlockedCommand) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST(ClientAuthTest, AuthenticatesWithoutEverShowingThePassword) {
+  if (!TestRedisServer::Installed()) GTEST_SKIP() << "no redis-server";
+  TestRedisServer server({"--requirepass", "s3cret-pw"});
+  ASSERT_TRUE(server.Start().ok());
+  Address address = ParseUrl(server.Url()).value();
+  ClientOptions options;
+  Client anonymous(address, options);
+  auto refused = anonymous.Command({"GET", "k"});
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("NOAUTH"));
+
+  options.password = "wrong-pw";
+  Client wrong(address, options);
+  auto bad = wrong.Command({"GET", "k"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(bad.status().message(), HasSubstr("AUTH"));
+  EXPECT_THAT(bad.status().message(), ::testing::Not(HasSubstr("wrong-pw")));
+
+  options.password = "s3cret-pw";
+  Client good(address, options);
+  EXPECT_TRUE(good.Command({"SET", "k", "v"}).ok());
+  // With a database too (AUTH, then SELECT).
+  Client good3(ParseUrl(server.Url() + "/3").value(), options);
+  EXPECT_TRUE(good3.Command({"GET", "k"})->is_nil());
+}
+
 }  // namespace
 }  // namespace wagate::redis

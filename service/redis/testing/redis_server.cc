@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -44,7 +45,9 @@ bool Pings(int port) {
   if (!c->err) {
     redisSetTimeout(c, tv);
     auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
-    ok = r != nullptr && r->type == REDIS_REPLY_STATUS;
+    // Up, even if it wants AUTH first (an error reply).
+    ok = r != nullptr &&
+         (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR);
     if (r != nullptr) freeReplyObject(r);
   }
   redisFree(c);
@@ -55,7 +58,8 @@ bool Pings(int port) {
 
 bool TestRedisServer::Installed() { return ::access(kBinary, X_OK) == 0; }
 
-TestRedisServer::TestRedisServer() {
+TestRedisServer::TestRedisServer(std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)) {
   std::string base = std::filesystem::temp_directory_path().string();
   if (const char* t = std::getenv("TEST_TMPDIR"); t != nullptr && *t) base = t;
   std::string pattern = base + "/wagate-redis-XXXXXX";
@@ -100,6 +104,7 @@ absl::Status TestRedisServer::Start() {
                                      "no",
                                      "--logfile",
                                      dir_ + "/redis.log"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     pid_t pid = ::fork();
     if (pid < 0) return absl::InternalError("fork failed");
     if (pid == 0) {

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -26,7 +27,9 @@ class TestRedisServer {
   static constexpr const char* kBinary = "/usr/bin/redis-server";
   static bool Installed();
 
-  TestRedisServer();
+  // `extra_args` are added to redis-server's command line, e.g.
+  // {"--requirepass", "secret"}.
+  explicit TestRedisServer(std::vector<std::string> extra_args = {});
   ~TestRedisServer();
   TestRedisServer(const TestRedisServer&) = delete;
   TestRedisServer& operator=(const TestRedisServer&) = delete;
@@ -47,6 +50,7 @@ class TestRedisServer {
  private:
   void Wait();
 
+  std::vector<std::string> extra_args_;
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;
