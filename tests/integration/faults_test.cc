@@ -38,6 +38,7 @@
 #include "service/http/client.h"
 #include "service/server/gateway.h"
 #include "service/server/sandbox.h"
+#include "tests/integration/util/sandbox_gateway.h"
 #include "tests/integration/util/subprocess.h"
 #include "wagate/v1/events.grpc.pb.h"
 #include "wagate/v1/messaging.grpc.pb.h"
@@ -46,7 +47,6 @@ namespace wagate::server {
 namespace {
 
 using ::wagate::testing::BinaryPath;
-using ::wagate::testing::FreeLoopbackPort;
 using ::wagate::testing::JsonLogField;
 using ::wagate::testing::MakeTempDir;
 using ::wagate::testing::Subprocess;
@@ -70,7 +70,7 @@ std::string InboundEnvelope(const std::string& tag, int count,
 class FaultsTest : public ::testing::Test {
  protected:
   void TearDown() override {
-    if (gateway_) gateway_->Shutdown();
+    gw_.reset();
     client_.reset();
     work_.reset();
     io_.stop();
@@ -80,27 +80,14 @@ class FaultsTest : public ::testing::Test {
   // The gateway in-process against the sandbox's emulator, with `config`
   // (the sandbox's token and secrets come from its environment).
   void Start(config::v1::Config config = config::v1::Config()) {
-    http_address_ = absl::StrCat("127.0.0.1:", FreeLoopbackPort());
-    absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
-        Sandbox::Start(http_address_);
-    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
-    sandbox_ = *std::move(sandbox);
-    db_path_ = MakeTempDir("faults_test") + "/w.db";
-    GatewayOptions options;
-    options.grpc_address = "127.0.0.1:0";
-    options.http_address = http_address_;
-    options.store = "sqlite:" + db_path_;
-    options.graph_base_url = sandbox_->graph_base_url();
-    options.config = std::move(config);
-    options.env =
-        sandbox_->Env([](absl::string_view) { return absl::nullopt; });
-    options.shutdown_grace = absl::Seconds(2);
-    absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(options);
-    ASSERT_TRUE(gateway.ok()) << gateway.status();
-    gateway_ = *std::move(gateway);
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", gateway_->grpc_port()),
-                            grpc::InsecureChannelCredentials());
+    auto started = testing::SandboxGateway::Start(
+        {.config = std::move(config), .name = "faults_test"});
+    ASSERT_TRUE(started.ok()) << started.status();
+    gw_ = *std::move(started);
+    sandbox_ = &gw_->sandbox();
+    http_address_ = gw_->http_address();
+    db_path_ = gw_->db_path();
+    channel_ = gw_->channel();
     messaging_ = v1::Messaging::NewStub(channel_);
   }
 
@@ -167,10 +154,10 @@ class FaultsTest : public ::testing::Test {
     return request;
   }
 
+  std::unique_ptr<testing::SandboxGateway> gw_;
+  Sandbox* sandbox_ = nullptr;
   std::string http_address_;
   std::string db_path_;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::unique_ptr<Gateway> gateway_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Messaging::Stub> messaging_;
   boost::asio::io_context io_;

@@ -22,7 +22,7 @@
 #include "service/common/hmac.h"
 #include "service/server/gateway.h"
 #include "service/server/sandbox.h"
-#include "tests/integration/util/subprocess.h"
+#include "tests/integration/util/sandbox_gateway.h"
 #include "wagate/v1/events.grpc.pb.h"
 #include "wagate/v1/messaging.grpc.pb.h"
 
@@ -90,36 +90,20 @@ class RawConnection {
 
 class LimitsTest : public ::testing::Test {
  protected:
-  void TearDown() override {
-    if (gateway_) gateway_->Shutdown();
-  }
-
   void Start(const std::string& limits_json) {
     config::v1::Config config;
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
                     absl::StrCat(R"({"limits":)", limits_json, "}"), &config)
                     .ok());
-    http_port_ = testing::FreeLoopbackPort();
-    const std::string http_address = absl::StrCat("127.0.0.1:", http_port_);
-    absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
-        Sandbox::Start(http_address);
-    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
-    sandbox_ = *std::move(sandbox);
-    GatewayOptions options;
-    options.grpc_address = "127.0.0.1:0";
-    options.http_address = http_address;
-    options.store = "sqlite:" + testing::MakeTempDir("limits_test") + "/w.db";
-    options.graph_base_url = sandbox_->graph_base_url();
-    options.config = std::move(config);
-    options.env =
-        sandbox_->Env([](absl::string_view) { return absl::nullopt; });
-    options.shutdown_grace = absl::Seconds(1);
-    absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(options);
-    ASSERT_TRUE(gateway.ok()) << gateway.status();
-    gateway_ = *std::move(gateway);
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", gateway_->grpc_port()),
-                            grpc::InsecureChannelCredentials());
+    auto started =
+        testing::SandboxGateway::Start({.config = std::move(config),
+                                        .name = "limits_test",
+                                        .shutdown_grace = absl::Seconds(1)});
+    ASSERT_TRUE(started.ok()) << started.status();
+    gw_ = *std::move(started);
+    sandbox_ = &gw_->sandbox();
+    http_port_ = gw_->http_port();
+    channel_ = gw_->channel();
   }
 
   // A signed POST /webhook on a raw connection; returns the status line.
@@ -150,9 +134,9 @@ class LimitsTest : public ::testing::Test {
     return all;
   }
 
+  std::unique_ptr<testing::SandboxGateway> gw_;
+  Sandbox* sandbox_ = nullptr;
   int http_port_ = 0;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::unique_ptr<Gateway> gateway_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 

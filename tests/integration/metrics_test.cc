@@ -18,7 +18,7 @@
 #include "service/http/client.h"
 #include "service/server/gateway.h"
 #include "service/server/sandbox.h"
-#include "tests/integration/util/subprocess.h"
+#include "tests/integration/util/sandbox_gateway.h"
 #include "wagate/v1/events.grpc.pb.h"
 #include "wagate/v1/messaging.grpc.pb.h"
 
@@ -39,25 +39,16 @@ double Sample(const std::string& text, const std::string& series) {
 class MetricsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    http_address_ = absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
-    absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
-        Sandbox::Start(http_address_);
-    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
-    sandbox_ = *std::move(sandbox);
-    GatewayOptions options;
-    options.grpc_address = "127.0.0.1:0";
-    options.http_address = http_address_;
-    options.store = "sqlite:" + testing::MakeTempDir("metrics_test") + "/w.db";
-    options.graph_base_url = sandbox_->graph_base_url();
-    options.env =
-        sandbox_->Env([](absl::string_view) { return absl::nullopt; });
-    absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(options);
-    ASSERT_TRUE(gateway.ok()) << gateway.status();
-    gateway_ = *std::move(gateway);
+    auto started = testing::SandboxGateway::Start({.name = "metrics_test"});
+    ASSERT_TRUE(started.ok()) << started.status();
+    gw_ = *std::move(started);
+    sandbox_ = &gw_->sandbox();
+    gateway_ = &gw_->gateway();
+    http_address_ = gw_->http_address();
     io_thread_ = std::thread([this] { io_.run(); });
   }
   void TearDown() override {
-    if (gateway_) gateway_->Shutdown();
+    gw_.reset();
     client_.reset();
     work_.reset();
     io_.stop();
@@ -83,9 +74,10 @@ class MetricsTest : public ::testing::Test {
     return body;
   }
 
+  std::unique_ptr<testing::SandboxGateway> gw_;
+  Sandbox* sandbox_ = nullptr;
+  Gateway* gateway_ = nullptr;
   std::string http_address_;
-  std::unique_ptr<Sandbox> sandbox_;
-  std::unique_ptr<Gateway> gateway_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       work_ = boost::asio::make_work_guard(io_);
