@@ -277,7 +277,22 @@ void SubscribeStream::PumpLocked() {
   in_flight_ = std::move(next);
   last_sent_cursor_ = in_flight_->cursor();
   ++events_sent_;
-  reactor_->StartWrite(in_flight_.get());
+  // With more events queued, let gRPC buffer this one (the write completes
+  // at once) so a backlog goes out in a few large socket writes instead of
+  // one per event; the last queued event, or every kMaxCoalescedWrites-th,
+  // is written without the hint, which flushes the buffer. Never the first
+  // write: it carries the initial metadata, and a buffered batch with
+  // metadata completes only when flushed, so the stream would stall.
+  const bool more = !pending_.empty() || (mode_ == Mode::kLive &&
+                                          !read_scheduled_ && !buffer_.empty());
+  if (events_sent_ > 1 && more && coalesced_writes_ + 1 < kMaxCoalescedWrites) {
+    ++coalesced_writes_;
+    reactor_->StartWrite(in_flight_.get(),
+                         grpc::WriteOptions().set_buffer_hint());
+  } else {
+    coalesced_writes_ = 0;
+    reactor_->StartWrite(in_flight_.get());
+  }
 }
 
 void SubscribeStream::OnWriteDone(bool ok) {

@@ -94,6 +94,10 @@ struct StreamStats {
 
 class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
  public:
+  // Consecutive buffered (coalesced) writes at most before one that flushes:
+  // bounds how long the first of a backlog waits in gRPC's buffer.
+  static constexpr int kMaxCoalescedWrites = 64;
+
   // `reactor` gets StartWrite/Finish calls until the stream finishes; the
   // reactor must forward OnWriteDone and OnCancel here.
   SubscribeStream(uint64_t id, StreamParams params, StreamLimits limits,
@@ -162,6 +166,8 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   std::string last_sent_cursor_ ABSL_GUARDED_BY(mu_);
   uint64_t events_sent_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t overflows_ ABSL_GUARDED_BY(mu_) = 0;
+  // Writes started with the buffer hint since the last flushing write.
+  int coalesced_writes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Fans committed events out to the streams. Register OnCommitted as a Store
