@@ -135,6 +135,10 @@ absl::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = context->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  // No renegotiation: a client could make the server redo handshakes at will.
+  // Cipher choice follows our (OpenSSL's) order, not the client's.
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   context->set_options(ssl::context::default_workarounds |
                        ssl::context::no_compression |
                        ssl::context::single_dh_use);
