@@ -50,7 +50,8 @@ EventsService::EventsService(Store* store, EventsServiceOptions options)
     : store_(store),
       options_(options),
       executor_(options.executor_threads),
-      hub_(&executor_, options.max_subscribers) {
+      wabas_(options.phone_number_wabas),
+      hub_(&executor_, options.max_subscribers, &wabas_) {
   listener_id_ =
       store_->AddListener([this](const std::vector<EventRecord>& records) {
         hub_.OnCommitted(records);
@@ -140,8 +141,8 @@ grpc::ServerWriteReactor<wagate::v1::Event>* EventsService::Subscribe(
   limits.claim_batch = std::max<size_t>(1, options_.group_claim_batch);
   limits.group_poll_interval = options_.group_poll_interval;
 
-  auto stream = std::make_shared<SubscribeStream>(id, std::move(params), limits,
-                                                  store_, &executor_, reactor);
+  auto stream = std::make_shared<SubscribeStream>(
+      id, std::move(params), limits, store_, &executor_, &wabas_, reactor);
   reactor->Attach(stream);
   if (!hub_.Add(stream)) {
     stream->Finish(hub_.stopped()

@@ -4,7 +4,9 @@
 //
 // Subscribe start position:
 //  - after_cursor: strictly after it (INVALID_ARGUMENT naming after_cursor if
-//    it is not a cursor of this store);
+//    it is not a cursor of this store; OUT_OF_RANGE naming after_cursor and
+//    the oldest available cursor if retention pruned events after it, so
+//    the consumer knows it lost events);
 //  - from_oldest: the whole retained log (exclusive with after_cursor);
 //  - neither: live, only events stored after the call started.
 // With `group`, the stream claims from the group's stored position instead.
@@ -15,8 +17,13 @@
 // group. Unacknowledged group events are redelivered to a live member (any,
 // possibly the same) after the stream's ack_timeout.
 //
+// phone_number_ids also select the management events (no phone_number_id:
+// template, quality, account updates) of the WABAs those numbers belong to
+// (EventsServiceOptions::phone_number_wabas, plus what events teach).
+//
 // Streams end with UNAVAILABLE when the service shuts down (reconnect with
-// the last cursor seen) and CANCELLED when the client cancels.
+// the last cursor seen), CANCELLED when the client cancels, and OUT_OF_RANGE
+// when a consumer catching up is overtaken by retention.
 //
 // Registration (the service must outlive the grpc::Server):
 //   EventsService events(store.get(), EventsServiceOptions{});
@@ -33,6 +40,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +72,11 @@ struct EventsServiceOptions {
   size_t max_subscribers = 10000;
   // Threads reading the log and calling the store for groups and Ack.
   int executor_threads = 4;
+  // phone_number_id → waba_id of the configured accounts: a Subscribe that
+  // names numbers also gets the management events (template, quality,
+  // account updates: no phone_number_id) of their WABAs. Numbers not listed
+  // are learned from their events (messages and statuses carry both ids).
+  std::map<std::string, std::string> phone_number_wabas;
 };
 
 struct EventsServiceStats {
@@ -96,6 +109,7 @@ class EventsService final : public wagate::v1::Events::CallbackService {
   Store* const store_;
   const EventsServiceOptions options_;
   SubscribeExecutor executor_;
+  WabaDirectory wabas_;
   SubscribeHub hub_;
   std::atomic<uint64_t> next_stream_id_{1};
   absl::Mutex shutdown_mu_;

@@ -195,7 +195,7 @@ class EventsServiceTest : public ::testing::Test {
   }
 
   void Open() {
-    auto store = OpenSqliteStore((dir_ / "events.db").string(), {});
+    auto store = OpenSqliteStore((dir_ / "events.db").string(), store_options_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
     service_ = std::make_unique<EventsService>(store_.get(), options_);
@@ -232,15 +232,19 @@ class EventsServiceTest : public ::testing::Test {
   }
 
   static Event MakeEvent(const std::string& id, const std::string& phone,
-                         const std::string& kind, size_t padding = 0) {
+                         const std::string& kind, size_t padding = 0,
+                         const std::string& waba = "waba-1") {
     Event event;
     event.set_id(id);
-    event.set_waba_id("waba-1");
+    event.set_waba_id(waba);
     event.set_phone_number_id(phone);
     event.set_field("messages");
     if (kind == "message") {
       event.mutable_message()->set_id(id);
       event.mutable_message()->set_from("15550001111");
+    } else if (kind == "template_status") {
+      event.set_field("message_template_status_update");
+      event.mutable_template_status()->set_event("APPROVED");
     } else if (kind == "status") {
       event.mutable_status()->set_message_id(id);
       event.mutable_status()->set_status(v1::MessageStatus::STATUS_DELIVERED);
@@ -355,6 +359,7 @@ class EventsServiceTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  StoreOptions store_options_;
   EventsServiceOptions options_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<EventsService> service_;
@@ -683,6 +688,148 @@ TEST_F(EventsServiceTest, AckValidatesItsArguments) {
   Ack("g", {"garbage"}, &status);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("cursors[0]"));
+}
+
+// ---- Retention: a resume point older than the log is OUT_OF_RANGE ----
+
+TEST_F(EventsServiceTest, AfterCursorOlderThanRetentionIsOutOfRange) {
+  store_options_.retention.max_payload_bytes = 2500;
+  Open();
+  std::vector<std::string> cursors;
+  for (int i = 0; i < 5; ++i) {
+    std::vector<std::string> c =
+        Append({MakeEvent(absl::StrCat("e", i), "p1", "padding", 1000)});
+    cursors.insert(cursors.end(), c.begin(), c.end());
+  }
+  // ~1 KB each over a 2.5 KB budget: the oldest three go.
+  absl::StatusOr<RetentionResult> pruned = store_->RunRetention();
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  ASSERT_EQ(pruned->events_pruned, 3);
+
+  SubscribeRequest lost;
+  lost.set_after_cursor(cursors[0]);
+  auto sub = Subscribe(lost);
+  grpc::Status status = sub->WaitDone();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("after_cursor"));
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr(absl::StrCat("oldest available cursor is \"",
+                                                cursors[3], "\"")));
+  EXPECT_TRUE(sub->events().empty());
+
+  // The newest pruned cursor loses nothing: the stream goes on from there,
+  // as from_oldest does.
+  SubscribeRequest edge;
+  edge.set_after_cursor(cursors[2]);
+  auto from_edge = Subscribe(edge);
+  EXPECT_THAT(Cursors(from_edge->WaitFor(2)),
+              ElementsAreArray({cursors[3], cursors[4]}));
+  SubscribeRequest oldest;
+  oldest.set_from_oldest(true);
+  auto from_oldest = Subscribe(oldest);
+  EXPECT_THAT(Cursors(from_oldest->WaitFor(2)),
+              ElementsAreArray({cursors[3], cursors[4]}));
+
+  // The watermark is durable: still refused after a restart.
+  Close();
+  Open();
+  auto again = Subscribe(lost);
+  EXPECT_EQ(again->WaitDone().error_code(), grpc::StatusCode::OUT_OF_RANGE);
+}
+
+TEST_F(EventsServiceTest, StreamOvertakenByRetentionEndsOutOfRange) {
+  options_.page_size = 2;
+  store_options_.retention.max_payload_bytes = 40 * 1024;
+  Open();
+  // ~640 KB: the stream stalls on flow control long before the end.
+  std::vector<std::string> cursors;
+  for (int i = 0; i < 40; ++i) {
+    std::vector<std::string> c =
+        Append({MakeEvent(absl::StrCat("e", i), "p1", "padding", 16 * 1024)});
+    cursors.insert(cursors.end(), c.begin(), c.end());
+  }
+  SubscribeRequest request;
+  request.set_from_oldest(true);
+  auto slow = Subscribe(request, /*paused=*/true);
+  WaitStarted(1);
+  absl::SleepFor(absl::Milliseconds(200));  // let it block on flow control
+  absl::StatusOr<RetentionResult> pruned = store_->RunRetention();
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  ASSERT_GE(pruned->events_pruned, 30);
+  slow->Resume();
+  grpc::Status status = slow->WaitDone();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("fell behind"));
+  // What it did get is a gap-free prefix of the log.
+  std::vector<std::string> got = Cursors(slow->events());
+  ASSERT_LT(got.size(), cursors.size());
+  EXPECT_THAT(got,
+              ElementsAreArray(cursors.begin(), cursors.begin() + got.size()));
+}
+
+// ---- A filter on numbers also gets their WABAs' management events ----
+
+TEST_F(EventsServiceTest, NumberFilterGetsItsWabasManagementEvents) {
+  options_.phone_number_wabas = {{"p1", "waba-1"}, {"p2", "waba-2"}};
+  Open();
+  std::vector<std::string> old = Append({
+      MakeEvent("m1", "p1", "message", 0, "waba-1"),
+      MakeEvent("t1", "", "template_status", 0, "waba-1"),
+      MakeEvent("t2", "", "template_status", 0, "waba-2"),
+      MakeEvent("m2", "p2", "message", 0, "waba-2"),
+  });
+  SubscribeRequest request;
+  request.set_from_oldest(true);
+  request.add_phone_number_ids("p1");
+  auto p1 = Subscribe(request);
+  SubscribeRequest messages_only = request;
+  messages_only.add_kinds(v1::EVENT_KIND_MESSAGE);
+  auto p1_messages = Subscribe(messages_only);
+  // Catch-up from the log.
+  EXPECT_THAT(Ids(p1->WaitFor(2)), ElementsAreArray({"m1", "t1"}));
+  WaitLive(2);
+  // The live tail.
+  Append({MakeEvent("t3", "", "template_status", 0, "waba-2"),
+          MakeEvent("t4", "", "template_status", 0, "waba-1")});
+  EXPECT_THAT(Ids(p1->WaitFor(3)), ElementsAreArray({"m1", "t1", "t4"}));
+  // Kinds still apply to WABA-level events.
+  std::vector<std::string> last = AppendMessages("m-last", 1, "p1");
+  EXPECT_THAT(Cursors(p1_messages->WaitFor(2)),
+              ElementsAreArray({old[0], last[0]}));
+  EXPECT_EQ(p1->WaitFor(4).size(), 4u);
+  EXPECT_EQ(p1->events().back().cursor(), last[0]);
+}
+
+TEST_F(EventsServiceTest, NumbersWabaIsLearnedFromItsEvents) {
+  Open();  // no configured accounts (single-account mode)
+  Append({MakeEvent("m1", "p3", "message", 0, "waba-3"),
+          MakeEvent("t1", "", "template_status", 0, "waba-3"),
+          MakeEvent("t2", "", "template_status", 0, "waba-4")});
+  SubscribeRequest request;
+  request.set_from_oldest(true);
+  request.add_phone_number_ids("p3");
+  auto sub = Subscribe(request);
+  EXPECT_THAT(Ids(sub->WaitFor(2)), ElementsAreArray({"m1", "t1"}));
+  WaitLive(1);
+  Append({MakeEvent("t3", "", "template_status", 0, "waba-3")});
+  EXPECT_THAT(Ids(sub->WaitFor(3)), ElementsAreArray({"m1", "t1", "t3"}));
+}
+
+TEST_F(EventsServiceTest, GroupWithNumberFilterGetsItsWabasEventsOnly) {
+  options_.phone_number_wabas = {{"p1", "waba-1"}};
+  Open();
+  Append({MakeEvent("t2", "", "template_status", 0, "waba-2"),
+          MakeEvent("t1", "", "template_status", 0, "waba-1"),
+          MakeEvent("m2", "p2", "message", 0, "waba-2"),
+          MakeEvent("m1", "p1", "message", 0, "waba-1")});
+  SubscribeRequest request = GroupRequest("g", absl::Milliseconds(200));
+  request.add_phone_number_ids("p1");
+  auto member = Subscribe(request, false, /*ack=*/true);
+  EXPECT_THAT(Ids(member->WaitFor(2)), ElementsAreArray({"t1", "m1"}));
+  // The other WABA's event was skipped for good, not left pending: nothing
+  // is redelivered after the ack timeout.
+  absl::SleepFor(absl::Milliseconds(800));
+  EXPECT_EQ(member->events().size(), 2u);
 }
 
 }  // namespace

@@ -27,16 +27,122 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
+// ---- WabaDirectory ----
+
+WabaDirectory::WabaDirectory(std::map<std::string, std::string> configured) {
+  for (auto& [number, waba] : configured) {
+    if (!number.empty() && !waba.empty()) wabas_.emplace(number, waba);
+  }
+}
+
+void WabaDirectory::Learn(const EventRecord& record) {
+  if (record.phone_number_id.empty() || record.waba_id.empty()) return;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = wabas_.find(record.phone_number_id);
+    if (it != wabas_.end() && it->second == record.waba_id) return;
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = wabas_.find(record.phone_number_id);
+  if (it == wabas_.end()) {
+    if (wabas_.size() >= kMaxNumbers) return;
+    wabas_.emplace(record.phone_number_id, record.waba_id);
+  } else if (it->second != record.waba_id) {
+    it->second = record.waba_id;  // the number moved to another WABA
+  } else {
+    return;
+  }
+  ++version_;
+}
+
+std::vector<std::string> WabaDirectory::WabasOf(
+    const std::vector<std::string>& numbers) const {
+  std::vector<std::string> out;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const std::string& number : numbers) {
+    auto it = wabas_.find(number);
+    if (it == wabas_.end()) continue;
+    if (std::find(out.begin(), out.end(), it->second) == out.end()) {
+      out.push_back(it->second);
+    }
+  }
+  return out;
+}
+
+uint64_t WabaDirectory::version() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return version_;
+}
+
+// ---- SubscribeStream ----
+
+namespace {
+
+Filter StoreFilter(const Filter& filter) {
+  Filter wide = filter;
+  // Number-less (WABA-level) events come back too; the stream keeps those of
+  // its numbers' WABAs.
+  if (!wide.phone_number_ids.empty()) wide.phone_number_ids.emplace_back();
+  return wide;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+}  // namespace
+
+void SubscribeStream::Write::Start() const {
+  if (reactor == nullptr) return;
+  if (buffer_hint) {
+    reactor->StartWrite(event, grpc::WriteOptions().set_buffer_hint());
+  } else {
+    reactor->StartWrite(event);
+  }
+}
+
 SubscribeStream::SubscribeStream(
     uint64_t id, StreamParams params, StreamLimits limits, Store* store,
-    SubscribeExecutor* executor,
+    SubscribeExecutor* executor, WabaDirectory* wabas,
     grpc::ServerWriteReactor<wagate::v1::Event>* reactor)
     : id_(id),
       params_(std::move(params)),
       limits_(limits),
       store_(store),
       executor_(executor),
+      wabas_(wabas),
+      store_filter_(StoreFilter(params_.filter)),
       reactor_(reactor) {}
+
+bool SubscribeStream::Matches(const EventRecord& record,
+                              const std::vector<std::string>& wabas) const {
+  const Filter& filter = params_.filter;
+  if (filter.Matches(record)) return true;
+  // The WABA rule: a number-less event of a WABA one of the numbers is in.
+  return !filter.phone_number_ids.empty() && record.phone_number_id.empty() &&
+         !record.waba_id.empty() &&
+         (filter.kinds.empty() || Contains(filter.kinds, record.kind)) &&
+         Contains(wabas, record.waba_id);
+}
+
+std::vector<std::string> SubscribeStream::CurrentWabas() const {
+  if (wabas_ == nullptr || params_.filter.phone_number_ids.empty()) return {};
+  return wabas_->WabasOf(params_.filter.phone_number_ids);
+}
+
+bool SubscribeStream::MatchesLocked(const EventRecord& record) {
+  if (params_.filter.Matches(record)) return true;
+  if (!record.phone_number_id.empty() ||
+      params_.filter.phone_number_ids.empty() || wabas_ == nullptr) {
+    return false;
+  }
+  const uint64_t version = wabas_->version();
+  if (version != cached_wabas_version_) {
+    cached_wabas_ = CurrentWabas();
+    cached_wabas_version_ = version;
+  }
+  return Matches(record, cached_wabas_);
+}
 
 void SubscribeStream::Start() {
   absl::MutexLock lock(&mu_);
@@ -111,6 +217,7 @@ absl::Status SubscribeStream::StartTask() {
 
 void SubscribeStream::ReadLogPage() {
   std::string from;
+  bool resuming = false;
   {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
@@ -119,41 +226,81 @@ void SubscribeStream::ReadLogPage() {
     mode_ = Mode::kLive;
     buffer_.clear();
     from = position_;
+    resuming = !read_any_ && params_.start == StreamParams::Start::kAfterCursor;
+    read_any_ = true;
   }
   absl::StatusOr<std::vector<EventRecord>> page =
-      store_->ReadAfter(from, limits_.page_size, params_.filter);
+      store_->ReadAfter(from, limits_.page_size, store_filter_);
+  absl::Status status = page.status();
+  // After the read: anything pruned before its snapshot has moved the
+  // watermark by now (so no loss goes unnoticed; a prune racing the read may
+  // report one that the page still covered). "" = from the oldest retained.
+  if (status.ok() && !from.empty()) status = CheckRetention(from, resuming);
   std::vector<EventPtr> events;
-  if (page.ok()) {
-    events.reserve(page->size());
-    for (const EventRecord& record : *page) events.push_back(MakeEvent(record));
-  }
-  absl::MutexLock lock(&mu_);
-  read_scheduled_ = false;
-  if (finished_) return;
-  if (!page.ok()) {
-    absl::Status status = page.status();
-    if (absl::IsInvalidArgument(status)) {
-      FinishLocked(
-          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                       absl::StrCat("after_cursor: ", status.message())));
-    } else {
-      FinishLocked(grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("cannot read the event log: ", status.message())));
+  std::string last_read;
+  if (status.ok()) {
+    if (wabas_ != nullptr) {
+      for (const EventRecord& record : *page) wabas_->Learn(record);
     }
-    return;
+    const std::vector<std::string> wabas = CurrentWabas();
+    events.reserve(page->size());
+    for (const EventRecord& record : *page) {
+      if (Matches(record, wabas)) events.push_back(MakeEvent(record));
+    }
+    if (!page->empty()) last_read = page->back().cursor;
   }
-  for (EventPtr& event : events) {
-    position_ = event->cursor();
-    pending_.push_back(std::move(event));
+  Write write;
+  {
+    absl::MutexLock lock(&mu_);
+    read_scheduled_ = false;
+    if (finished_) return;
+    if (!status.ok()) {
+      if (absl::IsInvalidArgument(status)) {
+        FinishLocked(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         absl::StrCat("after_cursor: ", status.message())));
+      } else if (absl::IsOutOfRange(status)) {
+        FinishLocked(ToGrpcStatus(status));
+      } else {
+        FinishLocked(grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            absl::StrCat("cannot read the event log: ", status.message())));
+      }
+      return;
+    }
+    for (EventPtr& event : events) pending_.push_back(std::move(event));
+    // The next read starts after the last event read, matching or not.
+    if (!last_read.empty()) position_ = last_read;
+    if (page->size() >= limits_.page_size) {
+      // Not at the end of the log yet: what was buffered meanwhile will be
+      // read again from the log.
+      mode_ = Mode::kCatchUp;
+      buffer_.clear();
+    }
+    write = PumpLocked();
   }
-  if (events.size() >= limits_.page_size) {
-    // Not at the end of the log yet: what was buffered meanwhile will be
-    // read again from the log.
-    mode_ = Mode::kCatchUp;
-    buffer_.clear();
+  write.Start();
+}
+
+absl::Status SubscribeStream::CheckRetention(const std::string& from,
+                                             bool resuming) {
+  absl::StatusOr<std::string> pruned = store_->PrunedThrough();
+  if (absl::IsUnimplemented(pruned.status())) return absl::OkStatus();
+  if (!pruned.ok()) return pruned.status();
+  if (pruned->empty() || from >= *pruned) return absl::OkStatus();
+  std::string available = "the log is empty now";
+  absl::StatusOr<std::vector<EventRecord>> oldest =
+      store_->ReadAfter(*pruned, 1, Filter());
+  if (oldest.ok() && !oldest->empty()) {
+    available = absl::StrCat("the oldest available cursor is \"",
+                             oldest->front().cursor, "\"");
   }
-  PumpLocked();
+  return absl::OutOfRangeError(absl::StrCat(
+      resuming ? "after_cursor: \"" : "the stream fell behind retention at \"",
+      from, "\" is older than the retained event log: events up to \"", *pruned,
+      "\" were pruned, so events after it were lost; ", available,
+      ". Resubscribe with from_oldest (or after_cursor \"", *pruned,
+      "\") to continue from the oldest retained event"));
 }
 
 void SubscribeStream::ClaimPage() {
@@ -164,27 +311,46 @@ void SubscribeStream::ClaimPage() {
   }
   absl::StatusOr<std::vector<ClaimedEvent>> claimed =
       store_->ClaimNext(params_.group, params_.consumer, limits_.claim_batch,
-                        params_.filter, params_.ack_timeout);
+                        store_filter_, params_.ack_timeout);
   std::vector<EventPtr> events;
+  absl::Status status = claimed.status();
   if (claimed.ok()) {
+    if (wabas_ != nullptr) {
+      for (const ClaimedEvent& c : *claimed) wabas_->Learn(c.event);
+    }
+    const std::vector<std::string> wabas = CurrentWabas();
+    std::vector<std::string> skipped;
     events.reserve(claimed->size());
-    for (const ClaimedEvent& c : *claimed) events.push_back(MakeEvent(c.event));
+    for (const ClaimedEvent& c : *claimed) {
+      if (Matches(c.event, wabas)) {
+        events.push_back(MakeEvent(c.event));
+      } else {
+        skipped.push_back(c.event.cursor);  // another WABA's event
+      }
+    }
+    // Acknowledged at once, so the group treats them as skipped.
+    if (!skipped.empty()) status = store_->Ack(params_.group, skipped).status();
   }
-  absl::MutexLock lock(&mu_);
-  read_scheduled_ = false;
-  if (finished_) return;
-  if (!claimed.ok()) {
-    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                              absl::StrCat("cannot claim group events: ",
-                                           claimed.status().message())));
-    return;
+  Write write;
+  {
+    absl::MutexLock lock(&mu_);
+    read_scheduled_ = false;
+    if (finished_) return;
+    if (!status.ok()) {
+      FinishLocked(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("cannot claim group events: ", status.message())));
+      return;
+    }
+    // A claim that only skipped events found something: claim again now.
+    if (events.empty() && !claim_again_ && claimed->empty()) {
+      group_idle_ = true;
+      ArmPollLocked();
+    }
+    for (EventPtr& event : events) pending_.push_back(std::move(event));
+    write = PumpLocked();
   }
-  if (events.empty() && !claim_again_) {
-    group_idle_ = true;
-    ArmPollLocked();
-  }
-  for (EventPtr& event : events) pending_.push_back(std::move(event));
-  PumpLocked();
+  write.Start();
 }
 
 void SubscribeStream::ArmPollLocked() {
@@ -198,11 +364,15 @@ void SubscribeStream::ArmPollLocked() {
   poll_armed_ = executor_->PostAfter(interval, [weak] {
     std::shared_ptr<SubscribeStream> self = weak.lock();
     if (self == nullptr) return;
-    absl::MutexLock lock(&self->mu_);
-    self->poll_armed_ = false;
-    if (self->finished_) return;
-    self->group_idle_ = false;
-    self->PumpLocked();
+    Write write;
+    {
+      absl::MutexLock lock(&self->mu_);
+      self->poll_armed_ = false;
+      if (self->finished_) return;
+      self->group_idle_ = false;
+      write = self->PumpLocked();
+    }
+    write.Start();
   });
 }
 
@@ -212,9 +382,11 @@ bool SubscribeStream::OnCommitted(const std::vector<EventRecord>& records,
   if (finished_) return false;
   const bool idle = in_flight_ == nullptr && pending_.empty();
   if (mode_ == Mode::kGroup) {
-    bool any = std::any_of(
-        records.begin(), records.end(),
-        [this](const EventRecord& r) { return params_.filter.Matches(r); });
+    bool any = std::any_of(records.begin(), records.end(),
+                           [this](const EventRecord& r)
+                               ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return MatchesLocked(r);  // mu_ is held
+                               });
     if (!any) return false;
     if (read_scheduled_) {
       claim_again_ = true;
@@ -226,7 +398,7 @@ bool SubscribeStream::OnCommitted(const std::vector<EventRecord>& records,
   }
   if (mode_ != Mode::kLive) return false;
   for (size_t i = 0; i < records.size(); ++i) {
-    if (!params_.filter.Matches(records[i])) continue;
+    if (!MatchesLocked(records[i])) continue;
     if (buffer_.size() >= limits_.buffer_size) {
       // Slow consumer: drop the buffer and read the log from position_.
       buffer_.clear();
@@ -241,15 +413,19 @@ bool SubscribeStream::OnCommitted(const std::vector<EventRecord>& records,
 }
 
 void SubscribeStream::Pump() {
-  absl::MutexLock lock(&mu_);
-  PumpLocked();
+  Write write;
+  {
+    absl::MutexLock lock(&mu_);
+    write = PumpLocked();
+  }
+  write.Start();
 }
 
-void SubscribeStream::PumpLocked() {
-  if (finished_ || in_flight_ != nullptr) return;
+SubscribeStream::Write SubscribeStream::PumpLocked() {
+  if (finished_ || in_flight_ != nullptr) return Write();
   if (finish_requested_) {
     FinishLocked(finish_status_);
-    return;
+    return Write();
   }
   EventPtr next;
   if (!pending_.empty()) {
@@ -272,7 +448,7 @@ void SubscribeStream::PumpLocked() {
     if (mode_ == Mode::kCatchUp || (mode_ == Mode::kGroup && !group_idle_)) {
       ScheduleReadLocked();
     }
-    return;
+    return Write();
   }
   in_flight_ = std::move(next);
   last_sent_cursor_ = in_flight_->cursor();
@@ -285,27 +461,35 @@ void SubscribeStream::PumpLocked() {
   // metadata completes only when flushed, so the stream would stall.
   const bool more = !pending_.empty() || (mode_ == Mode::kLive &&
                                           !read_scheduled_ && !buffer_.empty());
+  Write write;
+  write.reactor = reactor_;
+  write.event = in_flight_.get();
   if (events_sent_ > 1 && more && coalesced_writes_ + 1 < kMaxCoalescedWrites) {
     ++coalesced_writes_;
-    reactor_->StartWrite(in_flight_.get(),
-                         grpc::WriteOptions().set_buffer_hint());
+    write.buffer_hint = true;
   } else {
     coalesced_writes_ = 0;
-    reactor_->StartWrite(in_flight_.get());
   }
+  // Started by the caller after unlocking. Safe: while in_flight_ is set,
+  // Finish waits for OnWriteDone, so the reactor stays valid.
+  return write;
 }
 
 void SubscribeStream::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  in_flight_.reset();
-  if (!ok) {
-    // The client is gone (cancelled, or the call is being torn down).
-    FinishLocked(finish_requested_ ? finish_status_
-                                   : grpc::Status(grpc::StatusCode::CANCELLED,
-                                                  "the stream was closed"));
-    return;
+  Write write;
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.reset();
+    if (!ok) {
+      // The client is gone (cancelled, or the call is being torn down).
+      FinishLocked(finish_requested_ ? finish_status_
+                                     : grpc::Status(grpc::StatusCode::CANCELLED,
+                                                    "the stream was closed"));
+      return;
+    }
+    write = PumpLocked();
   }
-  PumpLocked();
+  write.Start();
 }
 
 void SubscribeStream::Finish(const grpc::Status& status) {
@@ -349,10 +533,14 @@ StreamStats SubscribeStream::Stats() const {
   return s;
 }
 
-SubscribeHub::SubscribeHub(SubscribeExecutor* executor, size_t max_streams)
-    : executor_(executor), max_streams_(max_streams) {}
+SubscribeHub::SubscribeHub(SubscribeExecutor* executor, size_t max_streams,
+                           WabaDirectory* wabas)
+    : executor_(executor), max_streams_(max_streams), wabas_(wabas) {}
 
 void SubscribeHub::OnCommitted(const std::vector<EventRecord>& records) {
+  if (wabas_ != nullptr) {
+    for (const EventRecord& record : records) wabas_->Learn(record);
+  }
   std::vector<std::shared_ptr<SubscribeStream>> wake;
   {
     absl::MutexLock lock(&mu_);

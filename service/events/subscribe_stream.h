@@ -17,7 +17,23 @@
 // (each event to one member), claiming again when a commit arrives or its
 // poll timer fires (redelivery of events whose ack deadline passed).
 //
-// One write in flight; Finish exactly once. The stream is shared
+// Filters: a filter naming phone numbers also matches the management events
+// (template, quality, account updates: a waba_id but no phone_number_id) of
+// the WABAs those numbers belong to, as SubscribeRequest.phone_number_ids
+// promises; the WabaDirectory says which WABA a number belongs to. The store
+// is asked for the numbers' events plus every number-less event, and the
+// stream drops the number-less events of other WABAs (a group stream claims
+// and acknowledges them, so they count as skipped).
+//
+// Retention: a plain stream whose log position is older than the store's
+// retention watermark (Store::PrunedThrough) has lost events; it ends with
+// OUT_OF_RANGE naming the oldest cursor still available instead of skipping
+// them silently — at the start (after_cursor too old) or later (a consumer
+// so slow that retention overtook it while it was catching up).
+//
+// One write in flight; Finish exactly once. Writes are started outside the
+// stream's lock, so the store's writer thread (the hub) never waits on a
+// socket write. The stream is shared
 // (std::shared_ptr) between the gRPC reactor, the hub and executor tasks;
 // once finished it ignores everything.
 //
@@ -31,11 +47,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -48,6 +66,36 @@
 namespace wagate::events {
 
 using EventPtr = std::shared_ptr<const wagate::v1::Event>;
+
+// Which WABA each business phone number belongs to. Seeded with the
+// configured accounts and learned from events that carry both ids (messages
+// and statuses: signed by Meta), so single-account mode knows a number's
+// WABA once the number has had an event. Thread-safe; quick when nothing new
+// is learned (one shared lock).
+//
+//   WabaDirectory wabas({{"106540352242922", "102290129340398"}});
+//   wabas.Learn(record);  // from each committed or read event
+//   std::vector<std::string> w = wabas.WabasOf({"106540352242922"});
+class WabaDirectory {
+ public:
+  // `configured`: phone_number_id → waba_id.
+  explicit WabaDirectory(std::map<std::string, std::string> configured = {});
+
+  // Records the number → WABA of `record` when it carries both ids.
+  void Learn(const EventRecord& record);
+  // The known WABAs of `numbers`, without duplicates.
+  std::vector<std::string> WabasOf(
+      const std::vector<std::string>& numbers) const;
+  // Changes whenever a mapping is added or changed.
+  uint64_t version() const;
+
+ private:
+  // Learned numbers at most (a guard, not a limit any real account nears).
+  static constexpr size_t kMaxNumbers = 100000;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string, std::less<>> wabas_ ABSL_GUARDED_BY(mu_);
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 // The Event sent for `record`: its payload with `cursor` filled in. A payload
 // that does not parse is sent with the record's metadata only (and logged).
@@ -99,9 +147,12 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   static constexpr int kMaxCoalescedWrites = 64;
 
   // `reactor` gets StartWrite/Finish calls until the stream finishes; the
-  // reactor must forward OnWriteDone and OnCancel here.
+  // reactor must forward OnWriteDone and OnCancel here. `wabas` (may be
+  // null: number filters then match no number-less event) must outlive the
+  // stream.
   SubscribeStream(uint64_t id, StreamParams params, StreamLimits limits,
                   Store* store, SubscribeExecutor* executor,
+                  WabaDirectory* wabas,
                   grpc::ServerWriteReactor<wagate::v1::Event>* reactor);
 
   uint64_t id() const { return id_; }
@@ -128,7 +179,27 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
  private:
   enum class Mode { kStarting, kCatchUp, kLive, kGroup };
 
-  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A write decided under the lock, started after releasing it.
+  struct Write {
+    grpc::ServerWriteReactor<wagate::v1::Event>* reactor = nullptr;
+    const wagate::v1::Event* event = nullptr;
+    bool buffer_hint = false;
+    void Start() const;
+  };
+
+  // Picks the next event to write (marking it in flight), or schedules a
+  // read; the caller starts the returned write once it has unlocked.
+  Write PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) ABSL_MUST_USE_RESULT;
+  // The full filter, WABA rule included, with `wabas` the WABAs of the
+  // filter's numbers.
+  bool Matches(const EventRecord& record,
+               const std::vector<std::string>& wabas) const;
+  // Matches with the cached WABA list, refreshed when the directory changed.
+  bool MatchesLocked(const EventRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::string> CurrentWabas() const;
+  // OK, or OUT_OF_RANGE if events after `from` were pruned by retention.
+  absl::Status CheckRetention(const std::string& from, bool resuming);
   void ScheduleReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -144,6 +215,10 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   const StreamLimits limits_;
   Store* const store_;
   SubscribeExecutor* const executor_;
+  WabaDirectory* const wabas_;
+  // What the store is asked for: params_.filter, plus number-less events
+  // when it names numbers (the WABA rule is applied here).
+  const Filter store_filter_;
 
   mutable absl::Mutex mu_;
   grpc::ServerWriteReactor<wagate::v1::Event>* reactor_ ABSL_GUARDED_BY(mu_);
@@ -168,13 +243,20 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   uint64_t overflows_ ABSL_GUARDED_BY(mu_) = 0;
   // Writes started with the buffer hint since the last flushing write.
   int coalesced_writes_ ABSL_GUARDED_BY(mu_) = 0;
+  // A log page was read (the first read checks the requested after_cursor).
+  bool read_any_ ABSL_GUARDED_BY(mu_) = false;
+  // The WABAs of the filter's numbers as of wabas_version_ (live matching).
+  std::vector<std::string> cached_wabas_ ABSL_GUARDED_BY(mu_);
+  uint64_t cached_wabas_version_ ABSL_GUARDED_BY(mu_) = ~uint64_t{0};
 };
 
 // Fans committed events out to the streams. Register OnCommitted as a Store
 // listener; it only buffers and schedules, so it is quick.
 class SubscribeHub {
  public:
-  SubscribeHub(SubscribeExecutor* executor, size_t max_streams);
+  // `wabas` (may be null) learns from every committed event.
+  SubscribeHub(SubscribeExecutor* executor, size_t max_streams,
+               WabaDirectory* wabas = nullptr);
 
   // The store listener.
   void OnCommitted(const std::vector<EventRecord>& records);
@@ -191,6 +273,7 @@ class SubscribeHub {
  private:
   SubscribeExecutor* const executor_;
   const size_t max_streams_;
+  WabaDirectory* const wabas_;
   mutable absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::map<uint64_t, std::shared_ptr<SubscribeStream>> streams_
