@@ -25,20 +25,28 @@ WebhookSender::WebhookSender(boost::asio::io_context& io,
       url_(options.webhook_url),
       secret_(options.app_secret),
       options_(options),
-      client_(
-          io,
-          http::ClientOptions{
-              .max_connections_per_host =
-                  static_cast<size_t>(std::max(1, options.webhook_concurrency)),
-              .max_total_connections =
-                  static_cast<size_t>(std::max(1, options.webhook_concurrency)),
-          }),
       rng_state_(options.seed * 0x9E3779B97F4A7C15ull + 1),
-      guard_(std::make_shared<LifeGuard>()) {}
+      guard_(std::make_shared<LifeGuard>()) {
+  if (url_.empty()) return;
+  const int connections = std::max(1, options.webhook_concurrency);
+  absl::StatusOr<HttpTarget> target = ParseHttpUrl(url_);
+  if (target.ok()) {
+    transport_ = std::make_unique<WebhookTransport>(
+        io, *std::move(target),
+        WebhookTransportOptions{.connections = connections,
+                                .timeout = options.webhook_timeout});
+  } else {
+    client_ = std::make_unique<http::Client>(
+        io, http::ClientOptions{
+                .max_connections_per_host = static_cast<size_t>(connections),
+                .max_total_connections = static_cast<size_t>(connections),
+            });
+  }
+}
 
 WebhookSender::~WebhookSender() {
   Stop();
-  guard_->Kill();  // then client_'s destructor cancels into no-ops
+  guard_->Kill();  // then the transport's destructor cancels into no-ops
 }
 
 void WebhookSender::Stop() {
@@ -133,6 +141,18 @@ void WebhookSender::Send(std::shared_ptr<Post> post) {
     if (post->attempt > 0) ++stats_.retried;
   }
   ++post->attempt;
+  std::shared_ptr<LifeGuard> guard = guard_;
+  if (transport_) {
+    transport_->Post(
+        post->body,
+        {{"Content-Type", "application/json"},
+         {"X-Hub-Signature-256", post->signature},
+         {"User-Agent", "facebookexternalua"}},
+        [this, post, guard](absl::StatusOr<int> status) {
+          guard->Run([&] { OnResult(post, status.ok() ? *status : 0); });
+        });
+    return;
+  }
   http::ClientRequest req;
   req.method = "POST";
   req.url = url_;
@@ -141,11 +161,10 @@ void WebhookSender::Send(std::shared_ptr<Post> post) {
                  {"User-Agent", "facebookexternalua"}};
   req.body = post->body;
   req.timeout = options_.webhook_timeout;
-  std::shared_ptr<LifeGuard> guard = guard_;
-  client_.Send(std::move(req),
-               [this, post, guard](absl::StatusOr<http::ClientResponse> r) {
-                 guard->Run([&] { OnResult(post, r.ok() ? r->status : 0); });
-               });
+  client_->Send(std::move(req),
+                [this, post, guard](absl::StatusOr<http::ClientResponse> r) {
+                  guard->Run([&] { OnResult(post, r.ok() ? r->status : 0); });
+                });
 }
 
 void WebhookSender::OnResult(std::shared_ptr<Post> post, int status) {

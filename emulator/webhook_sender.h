@@ -2,7 +2,9 @@
 // signed (X-Hub-Signature-256 over the exact body), several POSTs are in
 // flight at once, several changes may share one POST (batching), and any
 // non-200 answer or transport error is retried with exponential backoff
-// until `webhook_max_attempts`.
+// until `webhook_max_attempts`. Plain http:// URLs go through
+// WebhookTransport (persistent connections, no per-POST timers); https://
+// through http::Client (libcurl).
 //
 //   WebhookSender sender(io, options);
 //   sender.Enqueue(StatusChange(meta, status), [] { /* acked or dropped */ });
@@ -23,6 +25,7 @@
 #include "emulator/life_guard.h"
 #include "emulator/options.h"
 #include "emulator/webhook_payloads.h"
+#include "emulator/webhook_transport.h"
 #include "service/http/client.h"
 
 namespace wagate::emulator {
@@ -72,7 +75,9 @@ class WebhookSender {
   const std::string url_;
   const std::string secret_;
   const EmulatorOptions options_;
-  http::Client client_;
+  // Exactly one is set (when a URL is configured).
+  std::unique_ptr<WebhookTransport> transport_;  // http://
+  std::unique_ptr<http::Client> client_;         // https:// and the rest
 
   mutable absl::Mutex mu_;
   struct Item {
