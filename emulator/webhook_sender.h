@@ -65,6 +65,7 @@ class WebhookSender {
 
  private:
   struct Post;
+  class Signer;
   // Starts POSTs while slots are free. With batching, a partial batch waits
   // up to webhook_batch_linger for more changes unless `flush`.
   void Pump(bool flush = false);
@@ -75,6 +76,7 @@ class WebhookSender {
   const std::string url_;
   const std::string secret_;
   const EmulatorOptions options_;
+  std::unique_ptr<const Signer> signer_;
   // Exactly one is set (when a URL is configured).
   std::unique_ptr<WebhookTransport> transport_;  // http://
   std::unique_ptr<http::Client> client_;         // https:// and the rest

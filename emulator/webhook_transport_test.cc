@@ -19,6 +19,7 @@
 #include "emulator/test_util.h"
 #include "emulator/webhook_sender.h"
 #include "gtest/gtest.h"
+#include "service/common/hmac.h"
 
 namespace wagate::emulator {
 namespace {
@@ -393,6 +394,37 @@ TEST(WebhookSenderTransportTest, NonOkIsRetriedUntilAcknowledged) {
   EXPECT_EQ(s.posted, 4u);
   EXPECT_EQ(server.requests(), 4);
   EXPECT_EQ(server.connections(), 1);  // a non-200 keeps the connection
+}
+
+// The sender's cached-pad HMAC must equal the one-shot one, for short keys,
+// keys longer than SHA-256's block (hashed first) and non-ASCII bodies.
+TEST(WebhookSenderTransportTest, SignatureMatchesOneShotHmac) {
+  IoThreads io;
+  RawServer server;
+  for (const std::string& secret :
+       {std::string("s"), std::string(64, 'k'), std::string(100, 'x')}) {
+    EmulatorOptions o = SenderOptions(server.url());
+    o.app_secret = secret;
+    WebhookSender sender(io.io, o);
+    StatusEvent status;
+    status.wamid = "wamid.sig";
+    status.status = "sent";
+    status.recipient_id = "16505551234";
+    status.biz_opaque_callback_data = "caf\xc3\xa9 \xf0\x9f\x98\x80";
+    status.time = absl::Now();
+    std::atomic<bool> done{false};
+    sender.Enqueue(
+        StatusChange(NumberMetadata{"15550783881", "106540352242922"}, status),
+        [&] { done = true; });
+    ASSERT_TRUE(WaitFor([&] { return done.load(); }));
+    const std::string request = server.last_request();
+    const std::string body = request.substr(request.find("\r\n\r\n") + 4);
+    size_t at = request.find("X-Hub-Signature-256: ") + 21;
+    const std::string header =
+        request.substr(at, request.find("\r\n", at) - at);
+    EXPECT_TRUE(absl::StrContains(body, "\\u00e9")) << body;
+    EXPECT_EQ(header, common::SignatureHeader(secret, body)) << secret.size();
+  }
 }
 
 TEST(WebhookSenderTransportTest, StatusesOfOneMessageArriveInOrder) {
