@@ -100,6 +100,10 @@ class Gateway::Impl {
     graph_options.base_url = options_.graph_base_url;
     graph_options.api_version = options_.graph_api_version;
     graph_ = std::make_unique<graph::GraphClient>(*graph_http_, graph_options);
+    // The management calls' latency, per operation, beside the Sender's.
+    graph_->SetObserver([m = metrics_](const graph::GraphCallObservation& o) {
+      m->graph_request_duration->Get({o.operation})->ObserveDuration(o.latency);
+    });
     // What Meta says each number may send: the throughput level at start-up,
     // then THROUGHPUT_UPGRADE webhooks as they are stored.
     std::vector<std::string> configured;
@@ -371,11 +375,11 @@ class Gateway::Impl {
     }
     services_.push_back(std::make_unique<auth::AuthorizedMedia>(
         api_keys_, std::make_unique<resources::MediaService>(
-                       *graph_, *graph_http_, *accounts_, media_options)));
+                       *graph_, *accounts_, media_options)));
     services_.push_back(std::make_unique<auth::AuthorizedAccounts>(
-        api_keys_, std::make_unique<resources::AccountsService>(
-                       *graph_, *graph_http_, *accounts_,
-                       resources::AccountsService::Options{})));
+        api_keys_,
+        std::make_unique<resources::AccountsService>(
+            *graph_, *accounts_, resources::AccountsService::Options{})));
     for (auto& service : services_) builder.RegisterService(service.get());
     ASSIGN_OR_RETURN(
         reflection_,

@@ -21,6 +21,7 @@
 #include "tests/integration/util/sandbox_gateway.h"
 #include "wagate/v1/events.grpc.pb.h"
 #include "wagate/v1/messaging.grpc.pb.h"
+#include "wagate/v1/templates.grpc.pb.h"
 
 namespace wagate::server {
 namespace {
@@ -149,6 +150,23 @@ TEST_F(MetricsTest, CountersMoveWithTraffic) {
   EXPECT_THAT(after, ::testing::Not(::testing::HasSubstr("16505551234")));
   EXPECT_THAT(after, ::testing::Not(::testing::HasSubstr("metrics\"")));
   subscribe_context.TryCancel();
+}
+
+TEST_F(MetricsTest, ManagementCallsAreTimedPerOperation) {
+  const std::string series =
+      "wagate_graph_request_duration_seconds_count{operation=\"list_"
+      "templates\"}";
+  const double before = Sample(Scrape(), series);
+  auto templates = v1::Templates::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", gateway_->grpc_port()),
+                          grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  v1::ListTemplatesRequest request;
+  request.set_waba_id(sandbox_->waba_id());
+  v1::ListTemplatesResponse response;
+  grpc::Status status = templates->ListTemplates(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Sample(Scrape(), series) - before, 1);
 }
 
 }  // namespace
