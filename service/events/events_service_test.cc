@@ -690,6 +690,33 @@ TEST_F(EventsServiceTest, AckValidatesItsArguments) {
   EXPECT_THAT(status.error_message(), ::testing::HasSubstr("cursors[0]"));
 }
 
+TEST_F(EventsServiceTest, UnparsablePayloadIsSentWithItsMetadata) {
+  Open();
+  auto sub = Subscribe(SubscribeRequest());
+  WaitLive(1);
+  EventRecord record;
+  record.id = "broken";
+  record.kind = "message";
+  record.phone_number_id = "p1";
+  record.waba_id = "waba-1";
+  record.received_at = absl::Now();
+  record.payload = "\xff\xff\xff";  // not an Event
+  absl::Notification done;
+  std::string cursor;
+  store_->Append({record}, [&](absl::StatusOr<AppendResult> r) {
+    if (r.ok()) cursor = r->items[0].cursor;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  std::vector<Event> got = sub->WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id(), "broken");
+  EXPECT_EQ(got[0].cursor(), cursor);
+  EXPECT_EQ(got[0].phone_number_id(), "p1");
+  EXPECT_EQ(got[0].waba_id(), "waba-1");
+  EXPECT_FALSE(got[0].has_message());
+}
+
 // ---- Retention: a resume point older than the log is OUT_OF_RANGE ----
 
 TEST_F(EventsServiceTest, AfterCursorOlderThanRetentionIsOutOfRange) {

@@ -4,22 +4,36 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "service/common/log.h"
 
 namespace wagate::events {
 
 EventPtr MakeEvent(const EventRecord& record) {
-  auto event = std::make_shared<wagate::v1::Event>();
-  if (!event->ParseFromString(record.payload)) {
-    log::Warning("events", "stored event payload does not parse",
-                 {{"id", record.id}, {"cursor", record.cursor}});
-    event->Clear();
-    event->set_id(record.id);
-    event->set_waba_id(record.waba_id);
-    event->set_phone_number_id(record.phone_number_id);
+  auto out = std::make_shared<OutgoingEvent>();
+  out->cursor = record.cursor;
+  google::protobuf::UnknownFieldSet* fields =
+      out->wire.GetReflection()->MutableUnknownFields(&out->wire);
+  // Checked as an Event once here, so every subscriber gets a valid one.
+  wagate::v1::Event event;
+  if (event.ParseFromString(record.payload) &&
+      fields->ParseFromString(record.payload)) {
+    // The stored payload has no cursor; appended last, it is the one a
+    // reader keeps even if it had one.
+    fields->AddLengthDelimited(wagate::v1::Event::kCursorFieldNumber,
+                               record.cursor);
+    return out;
   }
-  event->set_cursor(record.cursor);
-  return event;
+  log::Warning("events", "stored event payload does not parse",
+               {{"id", record.id}, {"cursor", record.cursor}});
+  event.Clear();
+  event.set_id(record.id);
+  event.set_waba_id(record.waba_id);
+  event.set_phone_number_id(record.phone_number_id);
+  event.set_cursor(record.cursor);
+  fields->Clear();
+  fields->ParseFromString(event.SerializeAsString());
+  return out;
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -437,8 +451,8 @@ SubscribeStream::Write SubscribeStream::PumpLocked() {
       buffer_.pop_front();
       // Events up to position_ came from the log read that overlapped the
       // switch to live.
-      if (event->cursor() > position_) {
-        position_ = event->cursor();
+      if (event->cursor > position_) {
+        position_ = event->cursor;
         next = std::move(event);
         break;
       }
@@ -451,7 +465,7 @@ SubscribeStream::Write SubscribeStream::PumpLocked() {
     return Write();
   }
   in_flight_ = std::move(next);
-  last_sent_cursor_ = in_flight_->cursor();
+  last_sent_cursor_ = in_flight_->cursor;
   ++events_sent_;
   // With more events queued, let gRPC buffer this one (the write completes
   // at once) so a backlog goes out in a few large socket writes instead of
@@ -463,7 +477,7 @@ SubscribeStream::Write SubscribeStream::PumpLocked() {
                                           !read_scheduled_ && !buffer_.empty());
   Write write;
   write.reactor = reactor_;
-  write.event = in_flight_.get();
+  write.event = &in_flight_->wire;
   if (events_sent_ > 1 && more && coalesced_writes_ + 1 < kMaxCoalescedWrites) {
     ++coalesced_writes_;
     write.buffer_hint = true;

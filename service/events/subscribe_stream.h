@@ -65,7 +65,18 @@
 
 namespace wagate::events {
 
-using EventPtr = std::shared_ptr<const wagate::v1::Event>;
+// An event ready to send, shared by every stream that sends it. `wire` is
+// an Event whose content is held as (unparsed) unknown fields: gRPC's typed
+// writer serializes it per stream, and for this form that is a copy of a few
+// byte ranges instead of a walk over the nested payload — the event is
+// encoded once, not once per subscriber. (Writing a pre-serialized
+// grpc::ByteBuffer would need Subscribe registered as a raw method, which
+// the typed auth decorator in front of the service rules out.)
+struct OutgoingEvent {
+  std::string cursor;
+  wagate::v1::Event wire;
+};
+using EventPtr = std::shared_ptr<const OutgoingEvent>;
 
 // Which WABA each business phone number belongs to. Seeded with the
 // configured accounts and learned from events that carry both ids (messages
@@ -98,7 +109,8 @@ class WabaDirectory {
 };
 
 // The Event sent for `record`: its payload with `cursor` filled in. A payload
-// that does not parse is sent with the record's metadata only (and logged).
+// that does not parse as an Event is sent with the record's metadata only
+// (and logged).
 EventPtr MakeEvent(const EventRecord& record);
 
 // absl::Status → grpc::Status (same code numbers).
