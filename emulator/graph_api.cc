@@ -11,7 +11,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "service/common/hmac.h"
 #include "service/common/json_writer.h"
 #include "simdjson.h"
 
@@ -174,6 +173,31 @@ std::string TemplateJson(const Template& t,
   return std::move(w).Release();
 }
 
+// 32 hex digits, unique per message (CLOUD_API.md §3.5) and reproducible
+// from the wamid: two 64-bit FNV-1a hashes, each finished with SplitMix64.
+// (An HMAC here cost ~8% of a send's CPU.)
+std::string ConversationId(absl::string_view wamid) {
+  uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+  for (unsigned char c : wamid) {
+    a = (a ^ c) * 0x100000001b3ull;
+    b = (b ^ c) * 0x100000001b3ull;
+  }
+  auto mix = [](uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  a = mix(a);
+  b = mix(b + 0x9e3779b97f4a7c15ull);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    out[i] = kHex[(a >> (60 - 4 * i)) & 0xf];
+    out[16 + i] = kHex[(b >> (60 - 4 * i)) & 0xf];
+  }
+  return out;
+}
+
 bool ValidTemplateName(absl::string_view name) {
   if (name.empty() || name.size() > 512) return false;
   for (char c : name) {
@@ -294,8 +318,7 @@ http::Response GraphApi::Handle(const http::Request& request,
         a.api_version = api_version;
         if (api_version > 0 && api_version <= 23) {
           // Unique per message up to v23 (CLOUD_API.md §3.5).
-          a.conversation_id =
-              common::HmacSha256Hex("conversation", a.wamid).substr(0, 32);
+          a.conversation_id = ConversationId(a.wamid);
         }
       }
       return r;

@@ -200,6 +200,7 @@ class State {
   const EmulatorOptions options_;
   LatencyModel latency_;
   absl::flat_hash_set<std::string> tokens_;
+  absl::flat_hash_set<std::string> number_ids_;  // immutable after construction
 
   mutable absl::Mutex mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
