@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "boost/asio/connect.hpp"
+#include "boost/asio/dispatch.hpp"
 #include "boost/asio/ip/address.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
@@ -377,7 +378,10 @@ void WebhookTransport::Impl::Post(std::string body,
     });
     return;
   }
-  asio::post(conn->strand(), [conn, job = std::move(job)]() mutable {
+  // Inline when called from that connection's strand (a callback posting
+  // the next request, which takes the connection it just freed): Run only
+  // starts an asynchronous write, so this cannot recurse.
+  asio::dispatch(conn->strand(), [conn, job = std::move(job)]() mutable {
     conn->Run(std::move(job));
   });
 }
