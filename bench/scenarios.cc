@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -537,6 +538,16 @@ class Subscriber : public grpc::ClientReadReactor<v1::Event> {
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
 };
 
+// CPU seconds (user + system, all threads) this process has used so far.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 absl::StatusOr<Result> EndToEnd(const std::string& name,
                                 const ScenarioFlags& flags) {
   const double rate = flags.rate;
@@ -597,6 +608,9 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
 
   std::vector<uint8_t> sent_ok(messages, 0);
   const std::vector<std::string>& ids = (*env)->phone_number_ids();
+  // CPU per delivery: a cost figure that, unlike latency, hardly depends on
+  // what else the shared machine runs.
+  const double cpu_start = ProcessCpuSeconds();
   LoadResult load = RunSendLoad(
       (*env)->grpc_target(), Load::Open(rate, flags.duration), flags.channels,
       [&](uint64_t i, v1::SendRequest* req) {
@@ -623,6 +637,8 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
     }
   }
   const double drain_s = absl::ToDoubleSeconds(absl::Now() - drain_start);
+  const double cpu_s = ProcessCpuSeconds() - cpu_start;
+  const uint64_t delivered = received.load();
   const double rss_end = RssMb();
   sampling.store(false);
   sampler.join();
@@ -648,12 +664,16 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
   r.rss_series = rss_series;
   for (double v : rss_series) r.rss_peak_mb = std::max(r.rss_peak_mb, v);
   Percentiles send = Percentiles::Of(load.latency);
-  r.extra = {{"subscribers", static_cast<double>(flags.subscribers)},
-             {"statuses_stored_per_s", 3 * load.achieved_rate},
-             {"deliveries_per_s", 3.0 * load.achieved_rate * flags.subscribers},
-             {"send_p50_ms", send.p50},
-             {"send_p99_ms", send.p99},
-             {"drain_s", drain_s}};
+  r.extra = {
+      {"subscribers", static_cast<double>(flags.subscribers)},
+      {"statuses_stored_per_s", 3 * load.achieved_rate},
+      {"deliveries_per_s", 3.0 * load.achieved_rate * flags.subscribers},
+      {"send_p50_ms", send.p50},
+      {"send_p99_ms", send.p99},
+      {"drain_s", drain_s},
+      {"cpu_s", cpu_s},
+      {"cpu_us_per_delivery",
+       delivered > 0 ? cpu_s * 1e6 / static_cast<double>(delivered) : 0.0}};
   if (emulator::Emulator* emu = (*env)->emulator()) {
     emulator::WebhookStats w = emu->webhook_stats();
     r.extra.push_back({"webhooks_posted", static_cast<double>(w.posted)});
