@@ -1,13 +1,25 @@
 // libcurl's multi interface on Asio. Everything that touches curl runs on one
 // strand; curl asks for socket readiness (CURLMOPT_SOCKETFUNCTION) and
 // timeouts (CURLMOPT_TIMERFUNCTION) and we answer with async_wait and a
-// steady_timer. Sockets are opened and closed through our callbacks so that
-// Asio's reactor registration always matches the descriptor's lifetime.
+// steady_timer.
+//
+// Asio never watches curl's descriptor itself but a dup() of it that only we
+// close. libcurl 7.88 (Debian 12) closes a socket that has not finished
+// connecting without calling CLOSESOCKETFUNCTION when its transfer ends
+// (fixed upstream in 8.2.0), so curl's number can be closed, and reused by
+// anyone, behind our back: closing or deregistering by that number would hit
+// the new owner (it failed the next upload after an aborted one with
+// "Couldn't connect to server"). Our duplicate stays ours; a socket curl
+// dropped that way is found (its number gone or now another socket) when the
+// number comes back to us or after a transfer fails, and its duplicate is
+// closed then.
 #include "service/http/client.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,19 +109,60 @@ bool IsNothingSentError(CURLcode code) {
   }
 }
 
-// One descriptor curl watches. `owned` descriptors were opened by our
-// OPENSOCKETFUNCTION and are closed by us; others (the threaded resolver's
-// wake-up pipe) belong to curl and are only released.
+// The inode of an open descriptor (sockets and pipes have distinct ones while
+// they live), or 0 if `fd` is not open.
+ino_t InodeOf(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return 0;
+  return st.st_ino;
+}
+
+// One descriptor curl watches. `descriptor` holds our duplicate of curl's
+// `fd`. `owned` descriptors were opened by our OPENSOCKETFUNCTION and curl
+// closes them through CLOSESOCKETFUNCTION (or, see above, by itself); others
+// (the threaded resolver's wake-up pipe) belong to curl.
 struct SocketState {
   explicit SocketState(boost::asio::io_context& io) : descriptor(io) {}
-  boost::asio::posix::stream_descriptor descriptor;
-  curl_socket_t fd = CURL_SOCKET_BAD;
+  boost::asio::posix::stream_descriptor descriptor;  // our dup of `fd`
+  curl_socket_t fd = CURL_SOCKET_BAD;                // curl's number
+  ino_t inode = 0;  // identifies the file `fd` named when we saw it
   bool owned = false;
   bool closed = false;
   int wanted = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits curl asked for
   bool read_pending = false;
   bool write_pending = false;
 };
+
+// Starts watching curl's `fd` through a duplicate; null if that fails.
+std::shared_ptr<SocketState> WatchDescriptor(boost::asio::io_context& io,
+                                             curl_socket_t fd, bool owned) {
+  const ino_t inode = InodeOf(fd);
+  if (inode == 0) return nullptr;
+  const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return nullptr;
+  auto state = std::make_shared<SocketState>(io);
+  boost::system::error_code ec;
+  state->descriptor.assign(dup, ec);
+  if (ec) {
+    ::close(dup);
+    log::Warning("http_client", "cannot watch curl descriptor",
+                 {{"error", ec.message()}});
+    return nullptr;
+  }
+  state->fd = fd;
+  state->inode = inode;
+  state->owned = owned;
+  return state;
+}
+
+// Stops watching: aborts queued waits and closes our duplicate (never curl's
+// descriptor).
+void ForgetSocket(SocketState& state) {
+  state.closed = true;
+  state.wanted = 0;
+  boost::system::error_code ec;
+  state.descriptor.close(ec);
+}
 
 }  // namespace
 
@@ -194,6 +247,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     curl_multi_cleanup(multi_);
     multi_ = nullptr;
     timer_.cancel();
+    // What is left was closed by curl behind our back, or is curl's own:
+    // drop our duplicates only.
     for (auto& [fd, state] : sockets_) ForgetSocket(*state);
     sockets_.clear();
 
@@ -499,6 +554,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
       curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
       auto* t = reinterpret_cast<Transfer*>(priv);
       curl_multi_remove_handle(multi_, easy);
+      if (code != CURLE_OK) SweepClosedSockets();
       Unlink(t);
       UnbindStream(t);
       absl::StatusOr<ClientResponse> result = Result(*t, code);
@@ -529,18 +585,16 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC,
                       address->protocol);
     if (fd < 0) return CURL_SOCKET_BAD;
-    auto state = std::make_shared<SocketState>(self->io_);
-    boost::system::error_code ec;
-    state->descriptor.assign(fd, ec);
-    if (ec) {
+    std::shared_ptr<SocketState> state =
+        WatchDescriptor(self->io_, fd, /*owned=*/true);
+    if (state == nullptr) {
       ::close(fd);
       return CURL_SOCKET_BAD;
     }
-    state->fd = fd;
-    state->owned = true;
     auto [it, inserted] = self->sockets_.try_emplace(fd, state);
     if (!inserted) {
-      // A stale entry for a number the kernel has reused.
+      // The number was ours before and curl closed it without telling us:
+      // drop that socket's duplicate, which is all that kept it alive.
       ForgetSocket(*it->second);
       it->second = std::move(state);
     }
@@ -550,25 +604,25 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   static int CloseSocketCallback(void* clientp, curl_socket_t fd) {
     auto* self = static_cast<Impl*>(clientp);
     auto it = self->sockets_.find(fd);
-    if (it == self->sockets_.end()) return ::close(fd);
-    std::shared_ptr<SocketState> state = std::move(it->second);
-    self->sockets_.erase(it);
-    state->closed = true;
-    state->wanted = 0;
-    boost::system::error_code ec;
-    state->descriptor.close(ec);  // also aborts waits still queued
-    return ec ? -1 : 0;
+    if (it != self->sockets_.end()) {
+      ForgetSocket(*it->second);  // also aborts waits still queued
+      self->sockets_.erase(it);
+    }
+    return ::close(fd);
   }
 
-  // Stops watching a descriptor; closes it only if we own it.
-  static void ForgetSocket(SocketState& state) {
-    state.closed = true;
-    state.wanted = 0;
-    boost::system::error_code ec;
-    if (state.owned) {
-      state.descriptor.close(ec);
-    } else if (state.descriptor.is_open()) {
-      state.descriptor.release();
+  // After a failed or aborted transfer (the only ones whose sockets curl
+  // 7.88 may close without CLOSESOCKETFUNCTION): drops the entries whose
+  // number is closed or names another file now.
+  void SweepClosedSockets() {
+    for (auto it = sockets_.begin(); it != sockets_.end();) {
+      SocketState& state = *it->second;
+      if (InodeOf(state.fd) != state.inode) {
+        ForgetSocket(state);
+        it = sockets_.erase(it);
+      } else {
+        ++it;
+      }
     }
   }
 
@@ -588,17 +642,20 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
       }
       return 0;
     }
+    if (it != self->sockets_.end() &&
+        (it->second->wanted == 0 || !it->second->owned) &&
+        InodeOf(fd) != it->second->inode) {
+      // Announced anew (a new or idle socket, or one of curl's own) under a
+      // number whose file changed: the old one was closed behind our back.
+      ForgetSocket(*it->second);
+      self->sockets_.erase(it);
+      it = self->sockets_.end();
+    }
     if (it == self->sockets_.end()) {
       // Not opened by us (resolver wake-up pipe): watch without owning.
-      auto state = std::make_shared<SocketState>(self->io_);
-      boost::system::error_code ec;
-      state->descriptor.assign(fd, ec);
-      if (ec) {
-        log::Warning("http_client", "cannot watch curl descriptor",
-                     {{"error", ec.message()}});
-        return -1;
-      }
-      state->fd = fd;
+      std::shared_ptr<SocketState> state =
+          WatchDescriptor(self->io_, fd, /*owned=*/false);
+      if (state == nullptr) return -1;
       it = self->sockets_.emplace(fd, std::move(state)).first;
     }
     SocketState& state = *it->second;
@@ -624,7 +681,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     // while no wait was queued (another io thread ran the reactor) would be
     // lost. Check once after queueing and kick curl if already ready.
     if (missed != 0) {
-      pollfd p{state->fd, missed, 0};
+      pollfd p{state->descriptor.native_handle(), missed, 0};
       if (::poll(&p, 1, 0) > 0 && (p.revents & (missed | POLLERR | POLLHUP))) {
         int events = 0;
         if (p.revents & (POLLIN | POLLHUP)) events |= CURL_CSELECT_IN;
@@ -773,6 +830,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   // otherwise only notice the abort at its next callback.
   void AbortTransfer(Transfer* t) {
     curl_multi_remove_handle(multi_, t->easy);
+    SweepClosedSockets();
     Unlink(t);
     UnbindStream(t);
     absl::Status status = absl::CancelledError(

@@ -1,6 +1,10 @@
 #include "service/http/client.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -231,6 +235,53 @@ int UnusedPort() {
   boost::asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(tcp::v4(), 0));
   return acceptor.local_endpoint().port();  // closed on return: refuses
+}
+
+// A loopback listener that never accepts, its queue filled: Linux drops
+// further SYNs, so a connect to it stays in progress (SYN_SENT) until the
+// client gives up. Nothing leaves the machine.
+class StuckListener {
+ public:
+  StuckListener() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (::bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(listener_, 0) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address),
+                      &length) != 0) {
+      ADD_FAILURE() << "listener: " << errno;
+    }
+    port_ = ntohs(address.sin_port);
+    for (int i = 0; i < 4; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      (void)::connect(fd, reinterpret_cast<sockaddr*>(&address), length);
+      fillers_.push_back(fd);
+    }
+  }
+  ~StuckListener() {
+    for (int fd : fillers_) ::close(fd);
+    ::close(listener_);
+  }
+  std::string Url(absl::string_view target) const {
+    return absl::StrCat("http://127.0.0.1:", port_, target);
+  }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::vector<int> fillers_;
+};
+
+int OpenDescriptors() {
+  int count = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  while (::readdir(dir) != nullptr) ++count;
+  ::closedir(dir);
+  return count;
 }
 
 TEST(ClientTest, GetRoundTrip) {
@@ -528,6 +579,46 @@ TEST(ClientTest, DestroyFromInsideCallback) {
   ASSERT_EQ(destroyed.get_future().wait_for(std::chrono::seconds(20)),
             std::future_status::ready);
   EXPECT_EQ(cancelled.load(), 1);
+}
+
+// libcurl 7.88 closes a socket that has not finished connecting without
+// calling CLOSESOCKETFUNCTION when its transfer is removed (fixed upstream in
+// 8.2.0). The client must neither leak it nor, when the kernel hands the
+// number to the next connection, mistake that one for the old socket and
+// close it (which failed the next request with "Couldn't connect to
+// server").
+TEST(ClientTest, AbortWhileConnectingLeavesTheNextRequestWorking) {
+  StuckListener stuck;
+  TestServer server;
+  IoThreads io(2);
+  Client client(io.io);
+  for (int round = 0; round < 3; ++round) {
+    const int before = OpenDescriptors();
+    auto control = std::make_shared<StreamControl>();
+    std::promise<absl::Status> aborted;
+    client.Send({.method = "POST",
+                 .url = stuck.Url("/upload"),
+                 .body = "{}",
+                 .control = control},
+                [&](absl::StatusOr<ClientResponse> r) {
+                  aborted.set_value(r.status());
+                });
+    // Its socket is open and connecting.
+    ASSERT_TRUE(Eventually([&] { return OpenDescriptors() > before; }));
+    control->Abort();
+    auto future = aborted.get_future();
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(20)),
+              std::future_status::ready);
+    EXPECT_EQ(future.get().code(), absl::StatusCode::kCancelled);
+    EXPECT_TRUE(Eventually([&] { return OpenDescriptors() == before; }))
+        << "the connecting socket leaked: " << OpenDescriptors() << " open, "
+        << before << " before";
+
+    auto r = SendAndWait(client, {.url = server.Url(absl::StrCat("/", round))});
+    ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.status();
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(client.in_flight(), 0u);
 }
 
 }  // namespace
