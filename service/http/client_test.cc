@@ -621,5 +621,35 @@ TEST(ClientTest, AbortWhileConnectingLeavesTheNextRequestWorking) {
   EXPECT_EQ(client.in_flight(), 0u);
 }
 
+// The client keeps one timer armed at the earliest of curl's timeouts: a
+// shorter timeout that comes after a longer one must still fire on time,
+// and a longer one after a shorter one once that has fired.
+TEST(ClientTest, EachTimeoutFiresWhateverOrderTheyComeIn) {
+  TestServer server(TestServer::Mode::kNeverAnswer);
+  IoThreads io;
+  // Before the client: its destructor completes the first request.
+  std::promise<absl::Status> long_first, short_second, long_third;
+  Client client(io.io);
+  auto send = [&](absl::Duration timeout, std::promise<absl::Status>* p) {
+    client.Send(
+        {.url = server.Url("/hang"), .timeout = timeout},
+        [p](absl::StatusOr<ClientResponse> r) { p->set_value(r.status()); });
+  };
+  send(absl::Seconds(30), &long_first);
+  ASSERT_TRUE(Eventually([&] { return server.request_count() == 1; }));
+  send(absl::Milliseconds(200), &short_second);
+  auto second = short_second.get_future();
+  // Far below the first one's 30 s: only the re-armed timer ends it.
+  ASSERT_EQ(second.wait_for(std::chrono::seconds(20)),
+            std::future_status::ready);
+  EXPECT_EQ(second.get().code(), absl::StatusCode::kDeadlineExceeded);
+  send(absl::Milliseconds(300), &long_third);
+  auto third = long_third.get_future();
+  ASSERT_EQ(third.wait_for(std::chrono::seconds(20)),
+            std::future_status::ready);
+  EXPECT_EQ(third.get().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client.in_flight(), 1u);  // the 30 s one; cancelled at exit
+}
+
 }  // namespace
 }  // namespace wagate::http
