@@ -242,7 +242,7 @@ class Store {
 
 // Opens the store named by `spec`:
 //   "sqlite:PATH"   SQLite file at PATH (parent directories are created)
-//   "redis://..."   UNIMPLEMENTED for now
+//   "redis://HOST[:PORT][/DB][?prefix=NAME]"   Redis Streams (redis_store.h)
 // INVALID_ARGUMENT naming the value for anything else.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(
     absl::string_view spec, const StoreOptions& options = StoreOptions());
