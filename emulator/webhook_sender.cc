@@ -190,6 +190,7 @@ void WebhookSender::Pump(bool flush) {
       }
       post->changes_count = post->changes.size();
       ++in_flight_;
+      ++stats_.posted;
       to_send.push_back(std::move(post));
     }
   }
@@ -222,11 +223,7 @@ void WebhookSender::Pump(bool flush) {
 }
 
 void WebhookSender::Send(std::shared_ptr<Post> post) {
-  {
-    absl::MutexLock lock(&mu_);
-    ++stats_.posted;
-    if (post->attempt > 0) ++stats_.retried;
-  }
+  // stats_.posted (and retried) were counted by the caller, under its lock.
   ++post->attempt;
   std::shared_ptr<LifeGuard> guard = guard_;
   if (transport_) {
@@ -279,6 +276,7 @@ void WebhookSender::OnResult(std::shared_ptr<Post> post, int status) {
                     duplicate_rate_;
         if (duplicate) {
           ++stats_.duplicated;
+          ++stats_.posted;
           ++in_flight_;
         }
       }
@@ -314,6 +312,8 @@ void WebhookSender::OnResult(std::shared_ptr<Post> post, int status) {
           absl::MutexLock lock(&mu_);
           if (stopped_) return;
           ++in_flight_;
+          ++stats_.posted;
+          ++stats_.retried;
         }
         Send(post);
       });
