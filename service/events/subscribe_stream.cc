@@ -473,8 +473,12 @@ SubscribeStream::Write SubscribeStream::PumpLocked() {
   // is written without the hint, which flushes the buffer. Never the first
   // write: it carries the initial metadata, and a buffered batch with
   // metadata completes only when flushed, so the stream would stall.
-  const bool more = !pending_.empty() || (mode_ == Mode::kLive &&
-                                          !read_scheduled_ && !buffer_.empty());
+  // Only events that will be written count: buffered ones at or before
+  // position_ are skipped, and a hinted write with nothing after it would
+  // sit in gRPC's buffer until the next event arrives.
+  const bool more = !pending_.empty() ||
+                    (mode_ == Mode::kLive && !read_scheduled_ &&
+                     !buffer_.empty() && buffer_.back()->cursor > position_);
   Write write;
   write.reactor = reactor_;
   write.event = &in_flight_->wire;
