@@ -6,7 +6,11 @@ on free loopback ports as a child process and runs client programs against it.
     gw.set_faults({"error_rates": {"131026": 1.0}})   # emulator control API
     gw.stop()
 
-ExampleTests holds the tests every language's send/subscribe examples pass.
+ExampleTests holds the tests every language's send/subscribe examples pass,
+among them one per row of ERROR_CASES: every gRPC code graph_error.cc's
+mapping can produce from what the emulator can inject, decoded by the
+example (gRPC code, GraphError code, subcode, type, http_status, fbtrace_id,
+retry_delay, outcome_unknown) and checked here.
 Paths come from $WAGATE_BINARY_DIR and $WAGATE_SOURCE_DIR (set by CTest).
 """
 import json
@@ -131,6 +135,18 @@ class SandboxGateway:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.read()
 
+    def counters(self):
+        """GET /_emulator/counters as a dict."""
+        with urllib.request.urlopen(
+                self.graph_base_url.rstrip("/") + "/_emulator/counters",
+                timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def errors_by_code(self, code):
+        """How many times the emulator has answered Graph error `code`."""
+        counts = self.counters().get("messages", {}).get("errors_by_code", {})
+        return int(counts.get(str(code), 0))
+
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -169,11 +185,11 @@ class ExampleTests:
     def tearDownClass(cls):
         cls.gw.stop()
 
-    def send(self, *extra, sender=None):
+    def send(self, *extra, sender=None, to="16505551234"):
         return run(self.SEND + ["--address", self.gw.grpc_address,
                                 "--api_key", "test-key",
                                 "--from", sender or self.gw.phone_number_id,
-                                "--to", "16505551234"] + list(extra))
+                                "--to", to] + list(extra))
 
     def test_send_subscribe_resume(self):
         sent = self.send("--text", "Hello from the example")
@@ -207,20 +223,142 @@ class ExampleTests:
         self.assertIn("text.body", out.stderr)
         self.assertEqual(out.stdout, "")
 
-    def test_unknown_phone_number_shows_graph_error(self):
-        out = self.send("--text", "hi", sender="999000111")
-        self.assertEqual(out.returncode, 1, out.stdout)
-        self.assertIn("error: NOT_FOUND", out.stderr)
-        self.assertIn("graph_error: code=100 subcode=33", out.stderr)
-        self.assertRegex(out.stderr, r"fbtrace_id=[A-Za-z0-9_-]{5,}")
-
-    def test_injected_rate_limit_shows_retry_delay(self):
-        self.gw.set_faults({"error_rates": {"130429": 1.0}})
+    def check_error_case(self, case, index):
+        """Injects case.faults, sends once, and checks what the example
+        printed against the case."""
+        before = self.gw.errors_by_code(case.code) if case.min_attempts else 0
+        if case.faults is not None:
+            self.gw.set_faults(case.faults)
         try:
-            out = self.send("--text", "hi", "--timeout", "5")
+            # A recipient per case: no case spends another's pair budget.
+            out = self.send("--text", "hi", "--timeout", str(case.timeout),
+                            sender=case.sender,
+                            to="1650555%04d" % (3000 + index))
         finally:
-            self.gw.set_faults({})
-        self.assertEqual(out.returncode, 1, out.stdout)
-        self.assertIn("error: RESOURCE_EXHAUSTED", out.stderr)
-        self.assertIn("graph_error: code=130429", out.stderr)
-        self.assertRegex(out.stderr, r"retry_delay: \d+\.\d{3}s")
+            if case.faults is not None:
+                self.gw.set_faults({})
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertEqual(out.stdout, "")
+        got = parse_error(out.stderr)
+        self.assertIsNotNone(got, out.stderr)
+        want = {
+            "grpc_code": case.grpc_code, "code": case.code,
+            "subcode": case.subcode, "type": case.type,
+            "http_status": case.http_status,
+            "retry_delay": case.retry_delay,
+            "outcome_unknown": case.outcome_unknown,
+        }
+        self.assertEqual({k: got[k] for k in want}, want, out.stderr)
+        if case.fbtrace:
+            self.assertRegex(got["fbtrace_id"], r"^[A-Za-z0-9_-]{5,}$")
+        else:
+            self.assertEqual(got["fbtrace_id"], "-")
+        if case.min_attempts:
+            self.assertGreaterEqual(self.gw.errors_by_code(case.code) - before,
+                                    case.min_attempts, out.stderr)
+
+
+def parse_error(text):
+    """The fields of wagate_errors.describe / wagate.describeError output (the
+    Python and Node examples print the same lines), or None."""
+    m = re.search(r"^error: ([A-Z_]+): ", text, re.M)
+    g = re.search(r"^graph_error: code=(\d+) subcode=(\d+) type=(\S+) "
+                  r"http_status=(\d+) fbtrace_id=(\S+)$", text, re.M)
+    if not m or not g:
+        return None
+    delay = re.search(r"^  retry_delay: (\d+\.\d{3})s$", text, re.M)
+    return {
+        "grpc_code": m.group(1),
+        "code": int(g.group(1)),
+        "subcode": int(g.group(2)),
+        "type": g.group(3),
+        "http_status": int(g.group(4)),
+        "fbtrace_id": g.group(5),
+        "retry_delay": delay.group(1) if delay else None,
+        "outcome_unknown": re.search(r"^  outcome_unknown: ", text, re.M)
+                           is not None,
+    }
+
+
+class ErrorCase:
+    """One row of ERROR_CASES: what to inject and what the client must print.
+    faults: the emulator's faults during the send (None: none set); sender:
+    phone_number_id (None: the sandbox's); min_attempts: how many times the
+    emulator must have answered `code` (retries happened)."""
+
+    def __init__(self, name, grpc_code, code, http_status, faults=None,
+                 subcode=0, type="OAuthException", fbtrace=True,
+                 retry_delay=None, outcome_unknown=False, timeout=5,
+                 sender=None, min_attempts=0):
+        self.name = name
+        self.grpc_code = grpc_code
+        self.code = code
+        self.http_status = http_status
+        self.faults = faults
+        self.subcode = subcode
+        self.type = type
+        self.fbtrace = fbtrace
+        self.retry_delay = retry_delay
+        self.outcome_unknown = outcome_unknown
+        self.timeout = timeout
+        self.sender = sender
+        self.min_attempts = min_attempts
+
+
+def _inject(code):
+    return {"error_rates": {str(code): 1.0}}
+
+
+# One representative Graph error per gRPC code the mapping (service/graph/
+# graph_error.h) produces, plus its special cases. The emulator answers an
+# injected code with the HTTP status Meta uses for it (400 for codes it does
+# not list), so codes decided by the HTTP status alone (501 UNIMPLEMENTED,
+# 504 DEADLINE_EXCEEDED, others UNKNOWN, a bare 404/409) cannot be injected.
+ERROR_CASES = [
+    ErrorCase("expired_token_190", "UNAUTHENTICATED", 190, 401, _inject(190)),
+    ErrorCase("permission_10", "PERMISSION_DENIED", 10, 403, _inject(10)),
+    # Refused with Meta's delay once no retry fits before the deadline.
+    ErrorCase("rate_limit_130429", "RESOURCE_EXHAUSTED", 130429, 400,
+              _inject(130429), subcode=2494055, retry_delay="1.000",
+              timeout=1, min_attempts=1),
+    # No fault: an unknown phone_number_id is Graph's 100 with subcode 33.
+    ErrorCase("unknown_object_100_33", "NOT_FOUND", 100, 400, subcode=33,
+              sender="999000111"),
+    # The same code without subcode 33 is a bad parameter.
+    ErrorCase("invalid_parameter_100", "INVALID_ARGUMENT", 100, 400,
+              _inject(100)),
+    ErrorCase("window_closed_131047", "FAILED_PRECONDITION", 131047, 400,
+              _inject(131047)),
+    ErrorCase("list_changed_139102", "ABORTED", 139102, 400, _inject(139102)),
+    # 5xx (Graph code 2, transient): retried, then UNAVAILABLE.
+    ErrorCase("service_5xx_2", "UNAVAILABLE", 2, 503, {"http_5xx_rate": 1.0},
+              retry_delay="1.000", timeout=2, min_attempts=2),
+    # Code 1 ("unknown, try again") is not resent: it may have gone out.
+    ErrorCase("api_unknown_1", "UNAVAILABLE", 1, 400, _inject(1),
+              retry_delay="1.000", min_attempts=1),
+    ErrorCase("unexpected_131000", "UNAVAILABLE", 131000, 500,
+              _inject(131000), retry_delay="1.000", min_attempts=1),
+    # The emulator closes the connection after reading the request: the
+    # message may have gone out, so it is reported, never resent.
+    ErrorCase("dropped_connection", "UNAVAILABLE", 0, 0,
+              {"drop_connection_rate": 1.0}, type="-", fbtrace=False,
+              outcome_unknown=True),
+    # No answer before the deadline: the HTTP exchange ends first, so the
+    # caller hears outcome_unknown rather than its own bare deadline. (The
+    # late answer is an error so that no message is accepted behind the
+    # other tests' backs.)
+    ErrorCase("no_answer_in_time", "DEADLINE_EXCEEDED", 0, 0,
+              {"error_rates": {"131000": 1.0}, "added_latency_ms": 5000},
+              type="-", fbtrace=False, outcome_unknown=True, timeout=1.5),
+]
+
+
+def _error_test(case, index):
+    def test(self):
+        self.check_error_case(case, index)
+    test.__doc__ = "%s: %s" % (case.name, case.grpc_code)
+    return test
+
+
+for _i, _case in enumerate(ERROR_CASES):
+    setattr(ExampleTests, "test_error_" + _case.name, _error_test(_case, _i))

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The Node examples (clients/node/examples) against `wagate --sandbox`: the
-same contract as the Python ones (clients_harness.ExampleTests). Skipped,
-loudly, only when node_modules is absent (scripts/setup installs it)."""
+same contract as the Python ones (clients_harness.ExampleTests, including
+every row of ERROR_CASES: each Graph error mapping decoded from Node).
+Skipped, loudly, only when node_modules is absent (scripts/setup installs
+it)."""
 import os
 import sys
 import unittest

@@ -2,7 +2,9 @@
 """The Python examples (clients/python/examples) against `wagate --sandbox`:
 send prints a wamid; subscribe prints its sent/delivered/read statuses as JSON;
 --after the first cursor resumes with the rest; a too-long text and Graph
-errors print the gRPC code and the decoded GraphError, exit 1."""
+errors print the gRPC code and the decoded GraphError, exit 1 — one test per
+row of clients_harness.ERROR_CASES (every gRPC code the Graph error mapping
+produces, faults injected through the emulator's control API)."""
 import os
 import sys
 import unittest
