@@ -427,6 +427,24 @@ TEST(WebhookSenderTransportTest, SignatureMatchesOneShotHmac) {
   }
 }
 
+// URLs the transport does not take (https://, or here userinfo) still go
+// through libcurl; a plain-HTTP one lets the test see libcurl's request.
+TEST(WebhookSenderTransportTest, OtherUrlsFallBackToLibcurl) {
+  IoThreads io;
+  RawServer server;
+  std::string url = server.url();
+  url.insert(7, "user:pw@");
+  ASSERT_FALSE(ParseHttpUrl(url).ok());
+  WebhookSender sender(io.io, SenderOptions(url));
+  std::atomic<bool> done{false};
+  sender.Enqueue(TestChange(), [&] { done = true; });
+  ASSERT_TRUE(WaitFor([&] { return done.load(); }));
+  EXPECT_EQ(sender.stats().acknowledged, 1u);
+  const std::string last = server.last_request();
+  EXPECT_TRUE(absl::StrContains(last, "\r\nAuthorization: Basic ")) << last;
+  EXPECT_TRUE(absl::StrContains(last, "\r\nX-Hub-Signature-256: sha256="));
+}
+
 TEST(WebhookSenderTransportTest, StatusesOfOneMessageArriveInOrder) {
   IoThreads io;
   RawServer server;
