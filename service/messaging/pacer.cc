@@ -94,6 +94,7 @@ void Pacer::Acquire(absl::string_view phone_number_id,
                     absl::string_view recipient, absl::Time deadline,
                     Callback done) {
   std::vector<Ready> ready;
+  std::vector<Ask> asks;
   absl::Duration pair_wait;
   std::string number_id(phone_number_id);
   Waiter waiter;
@@ -116,6 +117,7 @@ void Pacer::Acquire(absl::string_view phone_number_id,
     Pair* pair = nullptr;
     absl::Time pair_ready = now;
     if (!recipient.empty()) {
+      waiter.recipient = std::string(recipient);
       waiter.pair_key = absl::StrCat(number_id, "/", recipient);
       pair = &PairLocked(waiter.pair_key, now);
       if (pair->tokens < 1) {
@@ -147,7 +149,7 @@ void Pacer::Acquire(absl::string_view phone_number_id,
     pair_wait = pair_ready - now;
     if (pair_wait <= absl::ZeroDuration()) {
       n.queue.push_back(std::move(waiter));
-      PumpLocked(number_id, n, now, &ready);
+      PumpLocked(number_id, n, now, &ready, &asks);
     } else {
       waiter_id = next_pair_waiter_++;
       pair_waiters_.emplace(waiter_id,
@@ -180,11 +182,13 @@ void Pacer::Acquire(absl::string_view phone_number_id,
                             const boost::system::error_code&) { fn(); });
     }
   }
+  AskShared(asks);
   RunReady(ready);
 }
 
 void Pacer::Enqueue(const std::string& number_id, Waiter waiter) {
   std::vector<Ready> ready;
+  std::vector<Ask> asks;
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) {
@@ -194,26 +198,29 @@ void Pacer::Enqueue(const std::string& number_id, Waiter waiter) {
     } else {
       Number& n = NumberLocked(number_id);
       n.queue.push_back(std::move(waiter));
-      PumpLocked(number_id, n, options_.clock(), &ready);
+      PumpLocked(number_id, n, options_.clock(), &ready, &asks);
     }
   }
+  AskShared(asks);
   RunReady(ready);
 }
 
 void Pacer::Wake(const std::string& number_id) {
   std::vector<Ready> ready;
+  std::vector<Ask> asks;
   {
     absl::MutexLock lock(&mu_);
     auto it = numbers_.find(number_id);
     if (it == numbers_.end()) return;
     it->second.wake_at = absl::InfiniteFuture();
-    PumpLocked(number_id, it->second, options_.clock(), &ready);
+    PumpLocked(number_id, it->second, options_.clock(), &ready, &asks);
   }
+  AskShared(asks);
   RunReady(ready);
 }
 
 void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
-                       std::vector<Ready>* ready) {
+                       std::vector<Ready>* ready, std::vector<Ask>* asks) {
   const absl::Time window_start = now - options_.window;
   while (!n.grants.empty() && n.grants.front() <= window_start) {
     n.grants.pop_front();
@@ -236,6 +243,20 @@ void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
       continue;
     }
     if (static_cast<int>(n.grants.size()) + n.in_flight >= n.mps) break;
+    if (options_.shared != nullptr) {
+      // The local slot is held while the shared gate decides (OnShared
+      // gives it back if the gate refuses).
+      ++n.in_flight;
+      ++stats_.granted;
+      if (now != w.enqueued) {
+        ++stats_.granted_waited;
+        stats_.total_wait += now - w.enqueued;
+      }
+      asks->push_back(Ask{number_id, std::move(w.recipient), n.mps, w.deadline,
+                          std::move(w.done)});
+      n.queue.pop_front();
+      continue;
+    }
     if (options_.hold_until_finished) {
       ++n.in_flight;
     } else {
@@ -277,6 +298,8 @@ void Pacer::PumpLocked(const std::string& number_id, Number& n, absl::Time now,
 void Pacer::Finished(absl::string_view phone_number_id) {
   if (!options_.hold_until_finished) return;
   std::vector<Ready> ready;
+  std::vector<Ask> asks;
+  std::string slot;
   {
     absl::MutexLock lock(&mu_);
     auto it = numbers_.find(phone_number_id);
@@ -284,16 +307,100 @@ void Pacer::Finished(absl::string_view phone_number_id) {
     Number& n = it->second;
     const absl::Time now = options_.clock();
     --n.in_flight;
+    if (!n.shared_slots.empty()) {
+      slot = std::move(n.shared_slots.front());
+      n.shared_slots.pop_front();
+    }
     // Finish times arrive in clock order, except for a clock that stepped
     // back: keep the log ascending.
     n.grants.push_back(n.grants.empty() ? now : std::max(now, n.grants.back()));
     if (!n.queue.empty()) {
-      PumpLocked(std::string(phone_number_id), n, now, &ready);
+      PumpLocked(std::string(phone_number_id), n, now, &ready, &asks);
     } else {
       while (static_cast<int>(n.grants.size()) > n.mps) n.grants.pop_front();
     }
   }
+  if (!slot.empty()) options_.shared->Release(phone_number_id, slot);
+  AskShared(asks);
   RunReady(ready);
+}
+
+void Pacer::Post(std::function<void()> fn) {
+  boost::asio::post(executor_, std::move(fn));
+}
+
+void Pacer::AskShared(std::vector<Ask>& asks) {
+  for (Ask& ask : asks) {
+    std::weak_ptr<Pacer> weak = weak_from_this();
+    std::shared_ptr<SharedPacingGate> gate = options_.shared;
+    std::string number_id = ask.number_id;
+    gate->Acquire(
+        ask.number_id, ask.recipient, ask.mps, ask.deadline,
+        [weak, gate, number_id, recipient = ask.recipient,
+         done = std::move(ask.done)](absl::Status status,
+                                     absl::Duration retry_delay,
+                                     std::string slot) mutable {
+          auto self = weak.lock();
+          if (!self) {
+            // Nobody left to send: free the slot at once.
+            if (status.ok()) gate->Release(number_id, slot);
+            return;
+          }
+          // The gate answers on its own thread; callers expect the
+          // executor (as for the pacer's timers).
+          self->Post([weak, number_id = std::move(number_id),
+                      recipient = std::move(recipient), done = std::move(done),
+                      status = std::move(status), retry_delay,
+                      slot = std::move(slot)]() mutable {
+            auto self = weak.lock();
+            if (!self) return;
+            self->OnShared(number_id, recipient, std::move(done),
+                           std::move(status), retry_delay, std::move(slot));
+          });
+        });
+  }
+}
+
+void Pacer::OnShared(const std::string& number_id, const std::string& recipient,
+                     Callback done, absl::Status status,
+                     absl::Duration retry_delay, std::string slot) {
+  std::vector<Ready> ready;
+  std::vector<Ask> asks;
+  bool release = false;
+  {
+    absl::MutexLock lock(&mu_);
+    Number& n = NumberLocked(number_id);
+    const absl::Time now = options_.clock();
+    if (status.ok() && shut_down_) {
+      release = true;
+      status = absl::UnavailableError("the gateway is shutting down");
+    }
+    if (status.ok()) {
+      if (options_.hold_until_finished) {
+        n.shared_slots.push_back(slot);
+      } else {
+        // Counted from now, as a local grant.
+        release = true;
+        if (n.in_flight > 0) --n.in_flight;
+        n.grants.push_back(n.grants.empty() ? now
+                                            : std::max(now, n.grants.back()));
+      }
+    } else {
+      // Nothing was sent: the local slot and pair token go back unused.
+      if (n.in_flight > 0) --n.in_flight;
+      if (!recipient.empty()) {
+        auto pit = pairs_.find(absl::StrCat(number_id, "/", recipient));
+        if (pit != pairs_.end()) pit->second.tokens += 1;
+      }
+      if (stats_.granted > 0) --stats_.granted;
+      ++stats_.denied;
+    }
+    if (!shut_down_) PumpLocked(number_id, n, now, &ready, &asks);
+  }
+  if (release) options_.shared->Release(number_id, slot);
+  AskShared(asks);
+  RunReady(ready);
+  done(std::move(status), retry_delay);
 }
 
 void Pacer::RunReady(std::vector<Ready>& ready) {
@@ -302,14 +409,16 @@ void Pacer::RunReady(std::vector<Ready>& ready) {
 
 void Pacer::SetThroughput(absl::string_view phone_number_id, int mps) {
   std::vector<Ready> ready;
+  std::vector<Ask> asks;
   {
     absl::MutexLock lock(&mu_);
     std::string id(phone_number_id);
     Number& n = NumberLocked(id);
     n.mps = std::max(1, mps);
     n.wake_at = absl::InfiniteFuture();  // re-arm for the new limit
-    PumpLocked(id, n, options_.clock(), &ready);
+    PumpLocked(id, n, options_.clock(), &ready, &asks);
   }
+  AskShared(asks);
   RunReady(ready);
 }
 

@@ -33,6 +33,13 @@
 // Thread-safe. Callbacks run without the pacer's lock held: inline on the
 // caller's thread for an immediate answer, else on the scheduler (the Asio
 // executor by default).
+//
+// Several replicas: with Options::shared (e.g. shared_pacing.h, on Redis) a
+// local grant is only a ticket to ask the shared gate, which enforces the
+// same two limits across all replicas together; the request's callback then
+// runs on the executor once the shared gate answers. The local pacer stays
+// in front: it keeps this replica's FIFO and deadlines, and never asks the
+// shared gate for more than the number's mps at once.
 #ifndef WAGATE_SERVICE_MESSAGING_PACER_H_
 #define WAGATE_SERVICE_MESSAGING_PACER_H_
 
@@ -61,6 +68,27 @@ struct PacerStats {
   uint64_t waiting = 0;         // requests waiting now
 };
 
+// A second gate shared by all replicas (implemented on Redis by
+// shared_pacing.h). Implementations must not block the caller.
+class SharedPacingGate {
+ public:
+  // OK: granted, `slot` names the grant for Release. RESOURCE_EXHAUSTED:
+  // not within the deadline (retry_delay: when capacity is expected).
+  // UNAVAILABLE: the shared state cannot be reached (never send unpaced).
+  using Callback = std::function<void(absl::Status, absl::Duration retry_delay,
+                                      std::string slot)>;
+  virtual ~SharedPacingGate() = default;
+  // `recipient` empty: no pair limit. `done` runs exactly once, on any
+  // thread, never inline.
+  virtual void Acquire(absl::string_view phone_number_id,
+                       absl::string_view recipient, int mps,
+                       absl::Time deadline, Callback done) = 0;
+  // The granted request got its answer: its slot leaves the window one
+  // window from now.
+  virtual void Release(absl::string_view phone_number_id,
+                       absl::string_view slot) = 0;
+};
+
 class Pacer : public std::enable_shared_from_this<Pacer> {
  public:
   // OK: send now. RESOURCE_EXHAUSTED: not within the deadline; retry_delay
@@ -80,6 +108,8 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
     bool hold_until_finished = false;
     std::function<absl::Time()> clock;  // default absl::Now
     Scheduler scheduler;                // default: Asio timer on the executor
+    // Null: this replica alone paces (SQLite store, one replica).
+    std::shared_ptr<SharedPacingGate> shared;
   };
 
   static std::shared_ptr<Pacer> Create(boost::asio::any_io_executor executor,
@@ -112,6 +142,7 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
  private:
   struct Waiter {
     std::string pair_key;
+    std::string recipient;
     absl::Time deadline;
     absl::Time enqueued;
     Callback done;
@@ -124,12 +155,23 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
     int in_flight = 0;         // hold_until_finished: granted, not yet finished
     std::deque<Waiter> queue;  // FIFO, pair limit already satisfied
     absl::Time wake_at = absl::InfiniteFuture();  // pending timer, if any
+    // With a shared gate: slots it granted, not yet released. Finished()
+    // releases the oldest (all are this replica's in-flight sends).
+    std::deque<std::string> shared_slots;
   };
   struct Pair {
     double tokens = 0;
     absl::Time updated;
   };
   using Ready = std::pair<Callback, absl::Status>;
+  // A local grant still to be asked of the shared gate.
+  struct Ask {
+    std::string number_id;
+    std::string recipient;
+    int mps = 0;
+    absl::Time deadline;
+    Callback done;
+  };
 
   Pacer(boost::asio::any_io_executor executor, Options options);
 
@@ -145,11 +187,19 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
   // Grants what the number's window allows now, fails expired waiters, and
   // arms the timer for the rest. Collects callbacks into `ready`.
   void PumpLocked(const std::string& number_id, Number& n, absl::Time now,
-                  std::vector<Ready>* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                  std::vector<Ready>* ready, std::vector<Ask>* asks)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Enqueue(const std::string& number_id, Waiter waiter);
   void Wake(const std::string& number_id);
   void PrunePairsLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunReady(std::vector<Ready>& ready);
+  // With a shared gate: asks it for each locally granted waiter in `asks`.
+  void AskShared(std::vector<Ask>& asks);
+  // The shared gate answered `ask`.
+  void OnShared(const std::string& number_id, const std::string& recipient,
+                Callback done, absl::Status status, absl::Duration retry_delay,
+                std::string slot);
+  void Post(std::function<void()> fn);
 
   const Options options_;
   boost::asio::any_io_executor executor_;

@@ -398,5 +398,67 @@ TEST(PacerAsioTest, ConcurrentAcquiresStayWithinTheWindow) {
   for (auto& t : io_threads) t.join();
 }
 
+// A shared gate that answers only when the test says so.
+class FakeGate : public SharedPacingGate {
+ public:
+  struct Ask {
+    std::string number, recipient;
+    int mps;
+    Callback done;
+  };
+  void Acquire(absl::string_view number, absl::string_view recipient, int mps,
+               absl::Time, Callback done) override {
+    asks.push_back(
+        {std::string(number), std::string(recipient), mps, std::move(done)});
+  }
+  void Release(absl::string_view number, absl::string_view slot) override {
+    released.push_back(absl::StrCat(number, "/", slot));
+  }
+  std::deque<Ask> asks;
+  std::vector<std::string> released;
+};
+
+TEST_F(PacerTest, SharedGateIsASecondGateBehindTheLocalWindow) {
+  auto gate = std::make_shared<FakeGate>();
+  Pacer::Options options;
+  options.hold_until_finished = true;
+  options.clock = [this] { return time_.Now(); };
+  options.scheduler = [this](absl::Duration d, std::function<void()> fn) {
+    time_.Schedule(d, std::move(fn));
+  };
+  options.shared = gate;
+  auto pacer = Pacer::Create(io_.get_executor(), options);
+  pacer->SetThroughput("1", 2);
+  for (int i = 0; i < 3; ++i) Acquire(*pacer, "1", "", absl::Seconds(10));
+  // Two local slots: two asks; the third waits locally.
+  ASSERT_EQ(gate->asks.size(), 2u);
+  EXPECT_EQ(gate->asks[0].mps, 2);
+  EXPECT_FALSE(outcomes_[0].done);  // nothing granted before the gate says so
+
+  gate->asks[0].done(absl::OkStatus(), absl::ZeroDuration(), "slot-a");
+  io_.poll();
+  io_.restart();
+  EXPECT_TRUE(outcomes_[0].done && outcomes_[0].status.ok());
+
+  // A refusal frees the local slot (nothing sent): the third is asked.
+  gate->asks[1].done(absl::ResourceExhaustedError("shared limit"),
+                     absl::Milliseconds(700), "");
+  io_.poll();
+  io_.restart();
+  EXPECT_EQ(outcomes_[1].status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(outcomes_[1].retry_delay, absl::Milliseconds(700));
+  ASSERT_EQ(gate->asks.size(), 3u);
+
+  // Finished releases the shared slot the gate named.
+  pacer->Finished("1");
+  EXPECT_THAT(gate->released, ::testing::ElementsAre("1/slot-a"));
+
+  // Redis down: the gate's UNAVAILABLE reaches the caller.
+  gate->asks[2].done(absl::UnavailableError("redis down"), absl::ZeroDuration(),
+                     "");
+  io_.poll();
+  EXPECT_EQ(outcomes_[2].status.code(), absl::StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace wagate::messaging
