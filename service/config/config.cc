@@ -166,6 +166,13 @@ absl::StatusOr<v1::Config> ParseConfig(absl::string_view json) {
     return absl::InvalidArgumentError(
         absl::StrCat("config: ", std::string(status.message())));
   }
+  // "-0" parses as a negative zero, which the JSON printer then omits as
+  // the default: store a plain 0 (the default rate) so the file round-trips.
+  for (auto& account : *config.mutable_accounts()) {
+    for (auto& number : *account.mutable_phone_numbers()) {
+      if (number.throughput_mps() == 0) number.set_throughput_mps(0);
+    }
+  }
   absl::Status valid = ValidateConfig(config);
   if (!valid.ok()) return valid;
   return config;
