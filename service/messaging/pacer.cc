@@ -332,9 +332,10 @@ void Pacer::Post(std::function<void()> fn) {
 void Pacer::AskShared(std::vector<Ask>& asks) {
   for (Ask& ask : asks) {
     std::weak_ptr<Pacer> weak = weak_from_this();
-    std::shared_ptr<SharedPacingGate> gate = options_.shared;
+    // Weak: the last owner of the gate must not be its own worker's callback.
+    std::weak_ptr<SharedPacingGate> gate = options_.shared;
     std::string number_id = ask.number_id;
-    gate->Acquire(
+    options_.shared->Acquire(
         ask.number_id, ask.recipient, ask.mps, ask.deadline,
         [weak, gate, number_id, recipient = ask.recipient,
          done = std::move(ask.done)](absl::Status status,
@@ -343,7 +344,8 @@ void Pacer::AskShared(std::vector<Ask>& asks) {
           auto self = weak.lock();
           if (!self) {
             // Nobody left to send: free the slot at once.
-            if (status.ok()) gate->Release(number_id, slot);
+            auto g = gate.lock();
+            if (status.ok() && g) g->Release(number_id, slot);
             return;
           }
           // The gate answers on its own thread; callers expect the
@@ -449,6 +451,8 @@ void Pacer::Shutdown() {
     pair_waiters_.clear();
   }
   RunReady(ready);
+  // Asks still at the shared gate come back UNAVAILABLE (OnShared).
+  if (options_.shared != nullptr) options_.shared->Shutdown();
 }
 
 PacerStats Pacer::Stats() const {

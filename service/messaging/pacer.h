@@ -79,7 +79,7 @@ class SharedPacingGate {
                                       std::string slot)>;
   virtual ~SharedPacingGate() = default;
   // `recipient` empty: no pair limit. `done` runs exactly once, on any
-  // thread, never inline.
+  // thread (inline only once shut down).
   virtual void Acquire(absl::string_view phone_number_id,
                        absl::string_view recipient, int mps,
                        absl::Time deadline, Callback done) = 0;
@@ -87,6 +87,8 @@ class SharedPacingGate {
   // window from now.
   virtual void Release(absl::string_view phone_number_id,
                        absl::string_view slot) = 0;
+  // The pacer shut down: fail what waits with UNAVAILABLE, soon.
+  virtual void Shutdown() {}
 };
 
 class Pacer : public std::enable_shared_from_this<Pacer> {

@@ -123,6 +123,7 @@ Sender::Sender(boost::asio::io_context& io, http::Client& client,
   pacer_options.default_mps = options_.default_mps;
   pacer_options.window = options_.pacer_window;
   pacer_options.hold_until_finished = true;
+  pacer_options.shared = options_.shared_pacing;
   pacer_ = Pacer::Create(io_.get_executor(), std::move(pacer_options));
 }
 

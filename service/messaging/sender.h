@@ -85,6 +85,9 @@ struct SenderOptions {
   // Where to count sends, Graph latency and pacer waits; null: nowhere
   // (Stats() still works). Production: &metrics::GatewayMetrics::Global().
   metrics::GatewayMetrics* metrics = nullptr;
+  // Replicas sharing a Redis: pace together (shared_pacing.h); null: this
+  // gateway alone paces (SQLite store).
+  std::shared_ptr<SharedPacingGate> shared_pacing;
 };
 
 // Counters for metrics. `results` is keyed by (phone_number_id, result,

@@ -156,8 +156,11 @@ void RedisPacing::Shutdown() {
     shut_down_ = true;
     cv_.SignalAll();
   }
-  if (worker_.joinable() && worker_.get_id() != std::this_thread::get_id()) {
+  if (!worker_.joinable()) return;
+  if (worker_.get_id() != std::this_thread::get_id()) {
     worker_.join();
+  } else {
+    worker_.detach();  // destroyed from its own callback: cannot join
   }
 }
 

@@ -90,7 +90,7 @@ class RedisPacing : public SharedPacingGate {
 
   // Fails queued and later requests with UNAVAILABLE (releases still go
   // out); joins the worker once what it runs now returns.
-  void Shutdown();
+  void Shutdown() override;
 
   SharedPacingStats Stats() const;
 

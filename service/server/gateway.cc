@@ -3,6 +3,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -23,6 +24,7 @@
 #include "service/http/server.h"
 #include "service/messaging/messaging_service.h"
 #include "service/messaging/sender.h"
+#include "service/messaging/shared_pacing.h"
 #include "service/metrics/gateway_metrics.h"
 #include "service/metrics/grpc_interceptor.h"
 #include "service/metrics/registry.h"
@@ -92,6 +94,13 @@ class Gateway::Impl {
     sender_options.graph_base_url = options_.graph_base_url;
     sender_options.graph_api_version = options_.graph_api_version;
     sender_options.metrics = metrics_;
+    if (absl::StartsWith(options_.store, "redis://")) {
+      // Replicas on one Redis pace each number together (issue 9).
+      messaging::SharedPacingOptions pacing;
+      pacing.window = sender_options.pacer_window;
+      ASSIGN_OR_RETURN(sender_options.shared_pacing,
+                       messaging::RedisPacing::Create(options_.store, pacing));
+    }
     sender_ = std::make_unique<messaging::Sender>(io_, *graph_http_, *accounts_,
                                                   store_.get(), sender_options);
     sender_->ApplyConfiguredThroughput();
