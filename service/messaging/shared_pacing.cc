@@ -18,8 +18,9 @@ namespace {
 // clock); KEYS[2]: finished zset (score finish time); KEYS[2+i]: request i's
 // pair hash (t: tokens, u: updated) or KEYS[1] when it has no recipient.
 // ARGV: mps, window, burst, interval (µs), n, the in-flight key's TTL (ms,
-// longer than any lease plus a window), then per request: slot,
-// has_pair (0/1), lease (µs). Returns per request {1, 0} granted,
+// longer than any lease plus a window), the number of releases, then per
+// request: slot, has_pair (0/1), lease (µs); then the slots to release
+// (as kRelease, first). Returns per request {1, 0} granted,
 // {2, µs} window full until then (and so for every later request: FIFO),
 // {3, µs} pair limit until then.
 const redis::Script kAcquire(R"lua(
@@ -30,6 +31,14 @@ local window = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local interval = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
+-- This replica's releases first (one round trip for both).
+local nrel = tonumber(ARGV[7])
+for i = 1, nrel do
+  local slot = ARGV[7 + 3 * n + i]
+  if redis.call('ZREM', KEYS[1], slot) == 1 then
+    redis.call('ZADD', KEYS[2], now, slot)
+  end
+end
 -- Leases that ran out (a crashed or stuck replica): finished at expiry.
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES')
 for i = 1, #expired, 2 do
@@ -44,7 +53,7 @@ local out = {}
 local full = -1
 local max_lease = 0
 for i = 1, n do
-  local base = 6 + (i - 1) * 3
+  local base = 7 + (i - 1) * 3
   local slot = ARGV[base + 1]
   local has_pair = ARGV[base + 2] == '1'
   local lease = tonumber(ARGV[base + 3])
@@ -281,12 +290,18 @@ void RedisPacing::Run() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     }
     mu_.Unlock();
     RunReady(ready);
-    for (const auto& [number_id, slots] : releases) {
-      ReleaseBatch(number_id, slots);
-    }
+    // A number with requests releases in the same script call.
     for (auto& [number_id, batch] : batches) {
-      AcquireBatch(number_id, std::move(batch), &ready);
+      std::vector<std::string> slots;
+      auto r =
+          std::find_if(releases.begin(), releases.end(),
+                       [&](const auto& x) { return x.first == number_id; });
+      if (r != releases.end()) slots.swap(r->second);
+      AcquireBatch(number_id, std::move(batch), slots, &ready);
       RunReady(ready);
+    }
+    for (const auto& [number_id, slots] : releases) {
+      if (!slots.empty()) ReleaseBatch(number_id, slots);
     }
     mu_.Lock();
   }
@@ -312,6 +327,7 @@ void RedisPacing::ReleaseBatch(const std::string& number_id,
 
 void RedisPacing::AcquireBatch(const std::string& number_id,
                                std::vector<Request> batch,
+                               const std::vector<std::string>& releases,
                                std::vector<Ready>* ready) {
   const absl::Time now = absl::Now();
   std::vector<std::string> keys = {InFlightKey(number_id),
@@ -325,7 +341,8 @@ void RedisPacing::AcquireBatch(const std::string& number_id,
       absl::StrCat(Micros(options_.pair_interval)),
       absl::StrCat(batch.size()),
       absl::StrCat(absl::ToInt64Milliseconds(
-          options_.max_lease + options_.lease_margin + options_.window * 2))};
+          options_.max_lease + options_.lease_margin + options_.window * 2)),
+      absl::StrCat(releases.size())};
   std::vector<std::string> slots;
   for (const Request& r : batch) {
     keys.push_back(r.recipient.empty() ? keys[0]
@@ -341,6 +358,7 @@ void RedisPacing::AcquireBatch(const std::string& number_id,
                            options_.lease_margin);
     args.push_back(absl::StrCat(std::max<int64_t>(1, Micros(lease))));
   }
+  args.insert(args.end(), releases.begin(), releases.end());
   absl::StatusOr<redis::Reply> reply = client_->Eval(kAcquire, keys, args);
   if (reply.ok() &&
       (!reply->is_array() || reply->elements.size() != batch.size())) {
@@ -349,6 +367,11 @@ void RedisPacing::AcquireBatch(const std::string& number_id,
   absl::MutexLock lock(&mu_);
   ++stats_.script_calls;
   if (!reply.ok()) {
+    if (!releases.empty()) {
+      log::Warning("messaging", "shared pacing: release failed",
+                   {{"phone_number_id", number_id},
+                    {"error", std::string(reply.status().message())}});
+    }
     // Never send unpaced: the caller retries later (UNAVAILABLE).
     stats_.unavailable += batch.size();
     const absl::StatusCode code =

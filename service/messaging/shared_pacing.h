@@ -118,7 +118,9 @@ class RedisPacing : public SharedPacingGate {
   void Run();
   // One script call granting what it can of `batch` (a number's requests,
   // in order); answers or requeues them.
+  // `releases` (slots of this number) are released first, in the same call.
   void AcquireBatch(const std::string& number_id, std::vector<Request> batch,
+                    const std::vector<std::string>& releases,
                     std::vector<Ready>* ready);
   void ReleaseBatch(const std::string& number_id,
                     const std::vector<std::string>& slots);

@@ -3,10 +3,17 @@
 // above the number's, so only the gateways pace. Sends split across both
 // replicas stay within the number's mps in every one-second window and
 // within the pair limit (burst 45) together, as the emulator measured them.
+#include <stdlib.h>
+
 #include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -54,12 +61,12 @@ class RedisPacingTest : public ::testing::Test {
     if (emulator_) emulator_->Stop();
   }
 
-  std::unique_ptr<Gateway> StartReplica(double mps) {
+  std::unique_ptr<Gateway> StartReplica(double mps, std::string store = "") {
     GatewayOptions options;
     options.grpc_address = "127.0.0.1:0";
     options.http_address = "127.0.0.1:0";
     options.graph_base_url = emulator_->base_url();
-    options.store = redis_.Url();
+    options.store = store.empty() ? redis_.Url() : store;
     auto* account = options.config.add_accounts();
     account->set_waba_id(kWaba);
     account->set_access_token_env("WAGATE_ACCESS_TOKEN");
@@ -200,6 +207,57 @@ TEST_F(RedisPacingTest, PairLimitHoldsAcrossReplicas) {
   std::vector<int64_t> t = AcceptTimes(&errors);
   EXPECT_EQ(t.size(), 45u);
   EXPECT_TRUE(errors.empty()) << Counters();  // no 131056 either
+}
+
+// The cost of shared pacing: sends per second through one gateway, closed
+// loop (32 in flight, distinct recipients, limits far above the load), with
+// the SQLite store (local pacing only) and with Redis (local + shared): the
+// test Redis fsyncs its append-only file on every write (each script call
+// waits for a disk flush), a second one as commonly deployed (everysec).
+// Printed for the report; no assertion on speed.
+TEST_F(RedisPacingTest, SendRateWithSqliteAndWithRedisPacing) {
+  char tmpl[] = "/tmp/wagate_redis_pacing_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  redis::TestRedisServer everysec({"--appendfsync", "everysec"});
+  ASSERT_TRUE(everysec.Start().ok());
+  for (const std::string store :
+       {absl::StrCat("sqlite:", dir, "/w.db"), redis_.Url(), everysec.Url()}) {
+    std::unique_ptr<Gateway> g = StartReplica(100000, store);
+    ASSERT_TRUE(g);
+    auto stub = v1::Messaging::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", g->grpc_port()),
+                            grpc::InsecureChannelCredentials()));
+    std::atomic<int> next{0}, ok{0}, failed{0};
+    const absl::Time end = absl::Now() + absl::Seconds(3);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 32; ++t) {
+      threads.emplace_back([&] {
+        while (absl::Now() < end) {
+          v1::SendRequest request;
+          request.set_phone_number_id(kPnid);
+          request.set_to(absl::StrCat("1650", 5000000 + next++));
+          request.mutable_text()->set_body("hi");
+          grpc::ClientContext context;
+          context.set_deadline(
+              absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+          v1::SendResponse response;
+          grpc::Status s = stub->Send(&context, request, &response);
+          (s.ok() ? ok : failed)++;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    std::printf("send rate, store %s%s: %.0f sends/s (%d ok, %d failed)\n",
+                store.substr(0, 6).c_str(),
+                store == everysec.Url() ? " (fsync everysec)"
+                : store == redis_.Url() ? " (fsync always)"
+                                        : "",
+                ok.load() / 3.0, ok.load(), failed.load());
+    EXPECT_EQ(failed.load(), 0);
+    g.reset();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
