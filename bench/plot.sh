@@ -10,7 +10,8 @@ OUT=${1:-$(cd "$(dirname "$0")" && pwd)/results}
 python3 - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]
-for name in ["send-rate", "send-max", "webhook-max", "e2e", "e2e-10", "soak"]:
+for name in ["send-rate", "send-max", "webhook-max", "e2e", "e2e-10",
+             "e2e-300x100", "soak"]:
     path = os.path.join(out, name + ".json")
     if not os.path.exists(path):
         continue

@@ -509,10 +509,17 @@ class Subscriber : public grpc::ClientReadReactor<v1::Event> {
     status_ = status;
   }
   // Ends the stream and waits for OnDone; the counters are then stable.
-  void Stop() {
+  // Returns how the stream had ended by itself (OK if it was still open):
+  // a stream the gateway ended early explains lost events.
+  grpc::Status Stop() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (done_) return status_;
+    }
     context_.TryCancel();
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(&done_));
+    return grpc::Status::OK;
   }
   uint64_t Lost(const std::vector<uint8_t>& sent_ok) const {
     uint64_t lost = 0;
@@ -520,6 +527,21 @@ class Subscriber : public grpc::ClientReadReactor<v1::Event> {
       if (sent_ok[i]) lost += 3 - __builtin_popcount(seen_[i]);
     }
     return lost;
+  }
+  // "lost N: first missing message i, last j" (diagnosis: a gap or a
+  // stalled stream).
+  std::string MissingSummary(const std::vector<uint8_t>& sent_ok) const {
+    uint64_t lost = 0;
+    size_t first = 0, last = 0;
+    for (size_t i = 0; i < sent_ok.size(); ++i) {
+      if (!sent_ok[i] || __builtin_popcount(seen_[i]) == 3) continue;
+      if (lost == 0) first = i;
+      last = i;
+      lost += 3 - __builtin_popcount(seen_[i]);
+    }
+    return absl::StrCat("wagate-bench: subscriber lost ", lost,
+                        " statuses of messages ", first, "..", last, " (of ",
+                        sent_ok.size(), ")");
   }
   uint64_t duplicates() const { return duplicates_; }
   uint64_t unexpected() const { return unexpected_; }
@@ -653,9 +675,17 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
   r.per_second = load.per_second;
   uint64_t unexpected = 0;
   for (auto& s : subscribers) {
-    s->Stop();
+    grpc::Status ended = s->Stop();
+    if (!ended.ok()) {
+      r.errors[absl::StrCat("SUBSCRIBE_ENDED_",
+                            CodeName(ended.error_code()))]++;
+      std::cerr << "wagate-bench: a Subscribe stream ended early: "
+                << ended.error_message() << "\n";
+    }
     r.latency.Merge(s->latency());
-    r.lost += s->Lost(sent_ok);
+    const uint64_t lost = s->Lost(sent_ok);
+    r.lost += lost;
+    if (lost > 0) std::cerr << s->MissingSummary(sent_ok) << "\n";
     r.duplicates += s->duplicates();
     unexpected += s->unexpected();
   }
