@@ -370,9 +370,12 @@ class MediaService::UploadReactor
   }
 
   // Fails the call and aborts the upload (Graph never gets a partial file).
+  // Finish first: the abort's own callback would otherwise finish the call
+  // with CANCELLED and hide the reason. The transfer's reference keeps this
+  // reactor alive through the Abort.
   void Fail(const grpc::Status& status) {
-    control_->Abort();
     FinishOnce(status);
+    control_->Abort();
   }
 
   void FinishOnce(const grpc::Status& status) {
