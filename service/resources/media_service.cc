@@ -371,11 +371,16 @@ class MediaService::UploadReactor
 
   // Fails the call and aborts the upload (Graph never gets a partial file).
   // Finish first: the abort's own callback would otherwise finish the call
-  // with CANCELLED and hide the reason. The transfer's reference keeps this
-  // reactor alive through the Abort.
+  // with CANCELLED and hide the reason. A reference of our own keeps this
+  // reactor alive through the Abort (OnDone may run as soon as Finish does).
   void Fail(const grpc::Status& status) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++refs_;
+    }
     FinishOnce(status);
     control_->Abort();
+    Unref();
   }
 
   void FinishOnce(const grpc::Status& status) {
