@@ -20,10 +20,10 @@
 //    PERMISSION_DENIED result, the others proceed.
 //  - Subscribe: requested phone_number_ids must all be in scope; an empty
 //    list becomes the client's numbers when it is restricted, so a
-//    restricted client never receives management events without a
-//    phone_number_id (template, account... updates) — only unrestricted
-//    clients get those. A restricted client with no number in scope is
-//    refused.
+//    restricted client receives the events of its numbers and the
+//    management events (template, account... updates) of the WABAs those
+//    numbers belong to, never another WABA's. A restricted client with no
+//    number in scope is refused.
 //  - Consumer groups are per client: with authentication on, Subscribe and
 //    Ack use the group "<client name>/<group>", so one client can neither
 //    join nor acknowledge another client's group.

@@ -17,6 +17,7 @@
 #include "service/auth/tls.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
+#include "service/config/accounts.h"
 #include "service/events/events_service.h"
 #include "service/events/store.h"
 #include "service/graph/graph_client.h"
@@ -358,8 +359,14 @@ class Gateway::Impl {
     services_.push_back(std::make_unique<auth::AuthorizedMessaging>(
         api_keys_, std::make_unique<messaging::MessagingService>(
                        *sender_, messaging_options)));
-    events_ =
-        new events::EventsService(store_.get(), events::EventsServiceOptions{});
+    // A number filter also delivers its WABA's management events.
+    events::EventsServiceOptions events_options;
+    for (const config::PhoneNumberAccount& n : accounts_->ConfiguredNumbers()) {
+      if (!n.waba_id.empty()) {
+        events_options.phone_number_wabas[n.phone_number_id] = n.waba_id;
+      }
+    }
+    events_ = new events::EventsService(store_.get(), events_options);
     services_.push_back(std::make_unique<auth::AuthorizedEvents>(
         api_keys_, std::unique_ptr<v1::Events::CallbackService>(events_)));
     ObserveEvents();
