@@ -132,7 +132,18 @@ absl::StatusOr<std::unique_ptr<Env>> Env::Start(EnvOptions options) {
   gw.grpc_address = "127.0.0.1:0";
   gw.http_address = absl::StrCat("127.0.0.1:", http_port);
   gw.graph_base_url = env->emulator_->base_url();
-  gw.store = absl::StrCat("sqlite:", env->temp_dir_, "/wagate.db");
+  if (options.store == "redis") {
+    // Persistence as a deployment would run it (appendfsync always).
+    env->redis_ = std::make_unique<redis::TestRedisServer>();
+    absl::Status redis = env->redis_->Start();
+    if (!redis.ok()) return redis;
+    gw.store = env->redis_->Url() + "?prefix=bench";
+  } else if (options.store == "sqlite") {
+    gw.store = absl::StrCat("sqlite:", env->temp_dir_, "/wagate.db");
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--store: \"sqlite\" or \"redis\", not \"", options.store, "\""));
+  }
   gw.io_threads = options.gateway_io_threads;
   gw.shutdown_grace = absl::Seconds(2);
   config::v1::Config& config = gw.config;
@@ -169,6 +180,7 @@ std::string Env::graph_url() const {
 void Env::Stop() {
   if (gateway_ != nullptr) gateway_->Shutdown();
   gateway_.reset();
+  redis_.reset();  // after the gateway that uses it
   if (emulator_ != nullptr) emulator_->Stop();
   work_.reset();
   io_.stop();

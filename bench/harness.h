@@ -30,6 +30,7 @@
 #include "grpcpp/grpcpp.h"
 #include "service/http/client.h"
 #include "service/http/server.h"
+#include "service/redis/testing/redis_server.h"
 #include "service/server/gateway.h"
 #include "wagate/v1/messaging.pb.h"
 
@@ -67,6 +68,7 @@ struct EnvOptions {
   // External targets instead of in-process ones (empty: start them).
   std::string gateway_address;                // gRPC host:port
   std::vector<std::string> phone_number_ids;  // with gateway_address
+  std::string store = "sqlite";               // or "redis" (see ScenarioFlags)
 };
 
 // The system under test: emulator and gateway in this process on loopback.
@@ -94,6 +96,7 @@ class Env {
       work_;
   std::vector<std::thread> threads_;
   std::unique_ptr<emulator::Emulator> emulator_;
+  std::unique_ptr<redis::TestRedisServer> redis_;  // with store "redis"
   std::unique_ptr<server::Gateway> gateway_;
   std::string temp_dir_;
 };

@@ -44,6 +44,8 @@ ABSL_FLAG(std::string, peer_script, "", "path of bench/peer/peer.mjs");
 ABSL_FLAG(double, max_rss_mb, 2000,
           "e2e/soak: abort (exit 1) when the process RSS passes this; 0 = "
           "no limit");
+ABSL_FLAG(std::string, store, "sqlite",
+          "the gateway's event log: sqlite, or redis (a private redis-server)");
 ABSL_FLAG(std::string, json, "", "write the result as JSON to this file");
 ABSL_FLAG(std::string, log_level, "warning", "gateway log level");
 
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
                                               : wagate::log::Level::kWarning);
   wagate::bench::ScenarioFlags flags;
   flags.rate = absl::GetFlag(FLAGS_rate);
+  flags.store = absl::GetFlag(FLAGS_store);
   flags.duration = absl::GetFlag(FLAGS_duration);
   flags.ref_duration = absl::GetFlag(FLAGS_ref_duration);
   flags.subscribers = absl::GetFlag(FLAGS_subscribers);

@@ -52,6 +52,12 @@ run webhook-max webhook-max --duration "$MAX" --ref_duration "$MAX" --peer
 run e2e e2e --rate "$RATE" --duration "$E2E100" --subscribers 100
 run e2e-300x100 e2e --rate 300 --duration "$E2E100" --subscribers 100
 run e2e-10 e2e --rate "$RATE" --duration "$E2E" --subscribers 10
+# The Redis Streams backend beside SQLite (a private redis-server, fsync on
+# every write), same scenarios and references.
+if [ -x /usr/bin/redis-server ]; then
+  run webhook-max-redis webhook-max --duration "$MAX" --ref_duration "$MAX" --store redis
+  run e2e-10-redis e2e --rate "$RATE" --duration "$E2E" --subscribers 10 --store redis
+fi
 run soak soak --rate "$RATE" --duration "$SOAK" --subscribers 10
 
 for m in wagate_micro_benchmark:bench events_store_benchmark:service/events \

@@ -185,6 +185,7 @@ absl::StatusOr<Result> SendRate(const ScenarioFlags& flags) {
   }
 
   EnvOptions options;
+  options.store = flags.store;
   options.numbers = numbers;
   options.throughput_mps = 1000;
   options.gateway_address = flags.gateway_address;
@@ -258,6 +259,7 @@ absl::StatusOr<Result> SendMax(const ScenarioFlags& flags) {
   }
 
   EnvOptions options;
+  options.store = flags.store;
   options.numbers = numbers;
   options.throughput_mps = 1e6;  // the pacer is not what we measure here
   options.emulator_throughput_limit = false;
@@ -414,6 +416,7 @@ absl::StatusOr<Result> WebhookMax(const ScenarioFlags& flags) {
     reference = PostWebhooks((*server)->url(), ref_load, flags);
   }
   EnvOptions options;
+  options.store = flags.store;
   options.numbers = 1;
   auto env = Env::Start(options);
   if (!env.ok()) return env.status();
@@ -581,6 +584,7 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
   const size_t messages = static_cast<size_t>(rate * seconds);
 
   EnvOptions options;
+  options.store = flags.store;
   options.numbers = numbers;
   options.throughput_mps = 1000;
   options.webhooks = true;

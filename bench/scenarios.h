@@ -40,6 +40,9 @@ struct ScenarioFlags {
   std::string peer_script;      // default: <source>/bench/peer/peer.mjs
   std::string target_url;  // webhook-max: post to this URL instead (a peer)
   std::vector<std::string> phone_number_ids;
+  // The gateway's event log: "sqlite" (a file in a temp dir) or "redis" (a
+  // private redis-server on loopback, started for the run).
+  std::string store = "sqlite";
 };
 
 struct Result {
