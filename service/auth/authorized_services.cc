@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "service/common/log.h"
 
@@ -101,6 +102,41 @@ PhoneNumberCheck MakePhoneNumberCheck(std::shared_ptr<const ApiKeys> keys) {
     absl::StatusOr<Principal> who = PrincipalFor(*keys, *context);
     if (!who.ok()) return who.status();
     return who->CheckPhoneNumber(phone_number_id);
+  };
+}
+
+SubscriberAdmission MakeSubscriberLimit(std::shared_ptr<const ApiKeys> keys,
+                                        int per_key) {
+  struct Counts {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, int> open ABSL_GUARDED_BY(mu);
+  };
+  auto counts = std::make_shared<Counts>();
+  return [keys = std::move(keys), counts,
+          per_key](grpc::CallbackServerContext* context)
+             -> absl::StatusOr<std::shared_ptr<void>> {
+    absl::StatusOr<Principal> who = PrincipalFor(*keys, *context);
+    if (!who.ok()) return who.status();
+    std::string name = who->anonymous() ? "" : who->name();
+    {
+      absl::MutexLock lock(&counts->mu);
+      int& open = counts->open[name];
+      if (open >= per_key) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("limits.subscribers_per_key: client \"", name,
+                         "\" already has ", open, " Subscribe streams open"));
+      }
+      ++open;
+    }
+    // The token: releases the slot when the stream ends.
+    return std::shared_ptr<void>(
+        nullptr, [counts, name = std::move(name)](void*) {
+          absl::MutexLock lock(&counts->mu);
+          auto it = counts->open.find(name);
+          if (it != counts->open.end() && --it->second == 0) {
+            counts->open.erase(it);
+          }
+        });
   };
 }
 

@@ -55,6 +55,16 @@ using PhoneNumberCheck = std::function<absl::Status(
 // caller's key must be valid and the phone number in its scope.
 PhoneNumberCheck MakePhoneNumberCheck(std::shared_ptr<const ApiKeys> keys);
 
+// Admission of Subscribe streams (EventsServiceOptions::admit_subscriber):
+// at most `per_key` open at once per client key (per client name), else
+// RESOURCE_EXHAUSTED naming the limit. The returned token holds the slot
+// until it is destroyed. Callers without a key (authentication off) share
+// one budget.
+using SubscriberAdmission = std::function<absl::StatusOr<std::shared_ptr<void>>(
+    grpc::CallbackServerContext* context)>;
+SubscriberAdmission MakeSubscriberLimit(std::shared_ptr<const ApiKeys> keys,
+                                        int per_key);
+
 class AuthorizedMessaging : public v1::Messaging::CallbackService {
  public:
   AuthorizedMessaging(std::shared_ptr<const ApiKeys> keys,

@@ -20,6 +20,10 @@ class SubscribeReactor final
   void Attach(std::shared_ptr<SubscribeStream> stream) {
     stream_ = std::move(stream);
   }
+  // Held until the stream is done (EventsServiceOptions::admit_subscriber).
+  void Hold(std::shared_ptr<void> admission) {
+    admission_ = std::move(admission);
+  }
 
   void OnWriteDone(bool ok) override { stream_->OnWriteDone(ok); }
 
@@ -38,6 +42,7 @@ class SubscribeReactor final
  private:
   SubscribeHub* const hub_;
   std::shared_ptr<SubscribeStream> stream_;
+  std::shared_ptr<void> admission_;
 };
 
 grpc::Status InvalidArgument(std::string message) {
@@ -131,6 +136,17 @@ grpc::ServerWriteReactor<wagate::v1::Event>* EventsService::Subscribe(
       reactor->Finish(InvalidArgument("ack_timeout: must be positive"));
       return reactor;
     }
+  }
+  if (options_.admit_subscriber) {
+    absl::StatusOr<std::shared_ptr<void>> admission =
+        options_.admit_subscriber(context);
+    if (!admission.ok()) {
+      reactor->Finish(
+          grpc::Status(static_cast<grpc::StatusCode>(admission.status().code()),
+                       std::string(admission.status().message())));
+      return reactor;
+    }
+    reactor->Hold(*std::move(admission));
   }
   const uint64_t id = next_stream_id_.fetch_add(1);
   params.consumer = absl::StrCat(context->peer(), "#", id);

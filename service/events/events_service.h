@@ -40,11 +40,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -70,6 +72,13 @@ struct EventsServiceOptions {
   absl::Duration group_poll_interval = absl::Seconds(1);
   // Streams open at once; more are refused with RESOURCE_EXHAUSTED.
   size_t max_subscribers = 10000;
+  // Admits each new Subscribe stream (e.g. a per-client limit): a non-OK
+  // status refuses it with that status; otherwise the returned token is
+  // held until the stream ends (its destructor releases the slot). Null:
+  // every stream is admitted.
+  std::function<absl::StatusOr<std::shared_ptr<void>>(
+      grpc::CallbackServerContext*)>
+      admit_subscriber;
   // Threads reading the log and calling the store for groups and Ack.
   int executor_threads = 4;
   // phone_number_id → waba_id of the configured accounts: a Subscribe that

@@ -40,6 +40,12 @@
 #include "service/webhook/ingress.h"
 
 namespace wagate::server {
+namespace {
+
+// limits.subscribers_per_key when unset (config.proto).
+constexpr int kDefaultSubscribersPerKey = 100;
+
+}  // namespace
 
 class Gateway::Impl {
  public:
@@ -365,6 +371,14 @@ class Gateway::Impl {
       if (!n.waba_id.empty()) {
         events_options.phone_number_wabas[n.phone_number_id] = n.waba_id;
       }
+    }
+    // Subscribe streams per client key (with keys configured; without, the
+    // service's overall max_subscribers still applies).
+    if (api_keys_->enabled()) {
+      events_options.admit_subscriber = auth::MakeSubscriberLimit(
+          api_keys_, limits.subscribers_per_key() > 0
+                         ? limits.subscribers_per_key()
+                         : kDefaultSubscribersPerKey);
     }
     events_ = new events::EventsService(store_.get(), events_options);
     services_.push_back(std::make_unique<auth::AuthorizedEvents>(

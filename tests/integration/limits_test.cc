@@ -19,6 +19,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "service/auth/api_keys.h"
 #include "service/common/hmac.h"
 #include "service/server/gateway.h"
 #include "service/server/sandbox.h"
@@ -94,7 +95,8 @@ class LimitsTest : public ::testing::Test {
     config::v1::Config config;
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
                     absl::StrCat(R"({"limits":)", limits_json, "}"), &config)
-                    .ok());
+                    .ok())
+        << limits_json;
     auto started =
         testing::SandboxGateway::Start({.config = std::move(config),
                                         .name = "limits_test",
@@ -303,6 +305,49 @@ TEST_F(LimitsTest, HttpIdleTimeout) {
   const absl::Time start = absl::Now();
   EXPECT_TRUE(keep_alive.ClosedWithin(absl::Seconds(5)));
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(800));
+}
+
+TEST_F(LimitsTest, SubscribersPerKey) {
+  // Two clients; each may hold two Subscribe streams.
+  Start(absl::StrCat(R"({"subscribers_per_key": 2}, "clients": [)",
+                     R"({"name": "a", "api_key_sha256": ")",
+                     auth::Sha256Hex("key-a-0123456789"), R"("},)",
+                     R"({"name": "b", "api_key_sha256": ")",
+                     auth::Sha256Hex("key-b-0123456789"), R"("}])"));
+  auto events = v1::Events::NewStub(channel_);
+  auto open = [&](const std::string& key, grpc::ClientContext* context) {
+    context->AddMetadata("authorization", "Bearer " + key);
+    return events->Subscribe(context, v1::SubscribeRequest());
+  };
+  grpc::ClientContext a1, a2, a3, b1;
+  auto s1 = open("key-a-0123456789", &a1);
+  auto s2 = open("key-a-0123456789", &a2);
+  absl::SleepFor(absl::Milliseconds(300));  // both admitted
+  auto s3 = open("key-a-0123456789", &a3);
+  v1::Event event;
+  EXPECT_FALSE(s3->Read(&event));
+  grpc::Status refused = s3->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("subscribers_per_key"));
+  // Another client has its own budget.
+  b1.set_deadline(std::chrono::system_clock::now() +
+                  std::chrono::milliseconds(500));
+  auto sb = open("key-b-0123456789", &b1);
+  EXPECT_FALSE(sb->Read(&event));
+  EXPECT_EQ(sb->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << "b's stream was admitted and stayed open";
+  // A stream ends: its slot is free again.
+  a1.TryCancel();
+  s1->Finish();
+  absl::SleepFor(absl::Milliseconds(300));
+  grpc::ClientContext a4;
+  a4.set_deadline(std::chrono::system_clock::now() +
+                  std::chrono::milliseconds(500));
+  auto s4 = open("key-a-0123456789", &a4);
+  EXPECT_FALSE(s4->Read(&event));
+  EXPECT_EQ(s4->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  a2.TryCancel();
+  s2->Finish();
 }
 
 }  // namespace
