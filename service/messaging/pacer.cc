@@ -350,12 +350,16 @@ void Pacer::AskShared(std::vector<Ask>& asks) {
           }
           // The gate answers on its own thread; callers expect the
           // executor (as for the pacer's timers).
-          self->Post([weak, number_id = std::move(number_id),
+          self->Post([weak, gate, number_id = std::move(number_id),
                       recipient = std::move(recipient), done = std::move(done),
                       status = std::move(status), retry_delay,
                       slot = std::move(slot)]() mutable {
             auto self = weak.lock();
-            if (!self) return;
+            if (!self) {
+              auto g = gate.lock();
+              if (status.ok() && g) g->Release(number_id, slot);
+              return;
+            }
             self->OnShared(number_id, recipient, std::move(done),
                            std::move(status), retry_delay, std::move(slot));
           });

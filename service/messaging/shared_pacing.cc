@@ -246,7 +246,7 @@ void RedisPacing::Run() ABSL_NO_THREAD_SAFETY_ANALYSIS {
               std::make_tuple(
                   absl::UnavailableError("the gateway is shutting down"),
                   absl::ZeroDuration(), std::string()));
-        } else if (could > q->deadline) {
+        } else if (could > q->deadline || q->deadline < now) {
           ++stats_.denied;
           ready.emplace_back(
               std::move(q->done),
