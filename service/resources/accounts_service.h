@@ -16,7 +16,6 @@
 #include "grpcpp/grpcpp.h"
 #include "service/config/accounts.h"
 #include "service/graph/graph_client.h"
-#include "service/http/client.h"
 #include "service/resources/graph_call.h"
 #include "wagate/v1/accounts.grpc.pb.h"
 
@@ -29,11 +28,6 @@ class AccountsService final : public wagate::v1::Accounts::CallbackService {
   // `graph` and `accounts` must outlive the service.
   AccountsService(graph::GraphClient& graph, const config::Accounts& accounts,
                   Options options);
-  // Deprecated: `http` is unused (every call goes through `graph`); kept
-  // until service/server/gateway.cc stops passing it.
-  AccountsService(graph::GraphClient& graph, http::Client& http,
-                  const config::Accounts& accounts, Options options)
-      : AccountsService(graph, accounts, options) {}
 
   grpc::ServerUnaryReactor* SubscribeApp(
       grpc::CallbackServerContext* context,

@@ -79,11 +79,6 @@ class MediaService final : public wagate::v1::Media::CallbackService {
   // `graph` and `accounts` must outlive the service.
   MediaService(graph::GraphClient& graph, const config::Accounts& accounts,
                Options options);
-  // Deprecated: `http` is unused (transfers stream through `graph`); kept
-  // until service/server/gateway.cc stops passing it.
-  MediaService(graph::GraphClient& graph, http::Client& http,
-               const config::Accounts& accounts, Options options)
-      : MediaService(graph, accounts, std::move(options)) {}
 
   grpc::ServerReadReactor<v1::UploadMediaRequest>* UploadMedia(
       grpc::CallbackServerContext* context,
