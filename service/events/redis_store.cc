@@ -388,7 +388,7 @@ class RedisStore : public Store {
  public:
   RedisStore(redis::Address address, StoreOptions options)
       : address_(std::move(address)), options_(std::move(options)) {
-    const std::string tag = absl::StrCat("{", address_.prefix, "}");
+    const std::string tag = address_.HashTag();
     stream_key_ = tag + ":events";
     seen_key_ = tag + ":seen";
     last_key_ = tag + ":last";
@@ -398,13 +398,7 @@ class RedisStore : public Store {
     idem_expiry_key_ = tag + ":idemx";
     deadline_prefix_ = tag + ":dl:";
     client_options_.command_timeout = options_.lock_timeout;
-    // Secrets only from the environment (the URL is logged).
-    if (const char* user = std::getenv("WAGATE_REDIS_USERNAME")) {
-      client_options_.username = user;
-    }
-    if (const char* password = std::getenv("WAGATE_REDIS_PASSWORD")) {
-      client_options_.password = password;
-    }
+    redis::CredentialsFromEnvironment(&client_options_);
   }
 
   ~RedisStore() override {

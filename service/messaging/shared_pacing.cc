@@ -133,17 +133,7 @@ absl::StatusOr<std::shared_ptr<RedisPacing>> RedisPacing::Create(
   ASSIGN_OR_RETURN(redis::Address address, redis::ParseUrl(url));
   if (options.max_batch < 1) options.max_batch = 1;
   if (options.pair_burst < 1) options.pair_burst = 1;
-  // Secrets only from the environment (the URL is logged).
-  if (options.client.username.empty()) {
-    if (const char* user = std::getenv("WAGATE_REDIS_USERNAME")) {
-      options.client.username = user;
-    }
-  }
-  if (options.client.password.empty()) {
-    if (const char* password = std::getenv("WAGATE_REDIS_PASSWORD")) {
-      options.client.password = password;
-    }
-  }
+  redis::CredentialsFromEnvironment(&options.client);
   return std::shared_ptr<RedisPacing>(
       new RedisPacing(std::move(address), std::move(options)));
 }
@@ -151,7 +141,7 @@ absl::StatusOr<std::shared_ptr<RedisPacing>> RedisPacing::Create(
 RedisPacing::RedisPacing(redis::Address address, SharedPacingOptions options)
     : address_(std::move(address)),
       options_(std::move(options)),
-      tag_(absl::StrCat("{", address_.prefix, "}")),
+      tag_(address_.HashTag()),
       replica_(RandomReplicaId()),
       client_(std::make_unique<redis::Client>(address_, options_.client)) {
   worker_ = std::thread([this] { Run(); });

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -88,6 +89,19 @@ bool ValidPrefix(absl::string_view prefix) {
 std::string Address::ToString() const {
   const bool v6 = host.find(':') != std::string::npos;
   return absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port, "/", db);
+}
+
+void CredentialsFromEnvironment(ClientOptions* options) {
+  if (options->username.empty()) {
+    if (const char* user = std::getenv("WAGATE_REDIS_USERNAME")) {
+      options->username = user;
+    }
+  }
+  if (options->password.empty()) {
+    if (const char* password = std::getenv("WAGATE_REDIS_PASSWORD")) {
+      options->password = password;
+    }
+  }
 }
 
 absl::StatusOr<Address> ParseUrl(absl::string_view url) {

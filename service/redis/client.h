@@ -44,6 +44,9 @@ struct Address {
   std::string prefix = "wagate";
 
   std::string ToString() const;  // host:port/db, for logs (no secrets in it)
+  // "{prefix}": every key of one deployment carries it, so the keys a
+  // script touches share one Redis Cluster slot.
+  std::string HashTag() const { return "{" + prefix + "}"; }
 };
 
 // INVALID_ARGUMENT naming the URL if it is not of the form above.
@@ -90,6 +93,11 @@ struct ClientOptions {
   absl::Duration min_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(1);
 };
+
+// Fills `options`' empty username and password from WAGATE_REDIS_USERNAME
+// and WAGATE_REDIS_PASSWORD: secrets come only from the environment (the
+// URL is logged).
+void CredentialsFromEnvironment(ClientOptions* options);
 
 class Client {
  public:
