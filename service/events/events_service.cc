@@ -56,7 +56,8 @@ EventsService::EventsService(Store* store, EventsServiceOptions options)
       options_(options),
       executor_(options.executor_threads),
       wabas_(options.phone_number_wabas),
-      hub_(&executor_, options.max_subscribers, &wabas_) {
+      hub_(&executor_, options.max_subscribers, &wabas_,
+           options.recent_events) {
   listener_id_ =
       store_->AddListener([this](const std::vector<EventRecord>& records) {
         hub_.OnCommitted(records);
@@ -84,7 +85,11 @@ EventsServiceStats EventsService::stats() const {
   EventsServiceStats stats;
   stats.streams = hub_.Stats();
   stats.subscribers = stats.streams.size();
-  for (const StreamStats& s : stats.streams) stats.overflows += s.overflows;
+  for (const StreamStats& s : stats.streams) {
+    stats.overflows += s.overflows;
+    stats.pages_from_memory += s.pages_from_memory;
+    stats.pages_from_log += s.pages_from_log;
+  }
   return stats;
 }
 
@@ -157,8 +162,9 @@ grpc::ServerWriteReactor<wagate::v1::Event>* EventsService::Subscribe(
   limits.claim_batch = std::max<size_t>(1, options_.group_claim_batch);
   limits.group_poll_interval = options_.group_poll_interval;
 
-  auto stream = std::make_shared<SubscribeStream>(
-      id, std::move(params), limits, store_, &executor_, &wabas_, reactor);
+  auto stream = std::make_shared<SubscribeStream>(id, std::move(params), limits,
+                                                  store_, &executor_, &wabas_,
+                                                  hub_.recent(), reactor);
   reactor->Attach(stream);
   if (!hub_.Add(stream)) {
     stream->Finish(hub_.stopped()

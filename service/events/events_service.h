@@ -62,6 +62,9 @@ struct EventsServiceOptions {
   size_t stream_buffer_size = 1024;
   // Events per log read while catching up.
   size_t page_size = 256;
+  // The latest events kept in memory while there are streams, so a stream
+  // that fell behind catches up without reading the log.
+  RecentEvents::Options recent_events;
   // Events claimed at a time by a group member: small, so a group's events
   // spread over its members.
   size_t group_claim_batch = 16;
@@ -91,6 +94,9 @@ struct EventsServiceOptions {
 struct EventsServiceStats {
   size_t subscribers = 0;
   uint64_t overflows = 0;  // live-buffer overflows, over open streams
+  // Catch-up pages read from memory / from the log, over open streams.
+  uint64_t pages_from_memory = 0;
+  uint64_t pages_from_log = 0;
   std::vector<StreamStats> streams;
 };
 

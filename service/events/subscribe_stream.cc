@@ -4,37 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/unknown_field_set.h"
-#include "service/common/log.h"
 
 namespace wagate::events {
-
-EventPtr MakeEvent(const EventRecord& record) {
-  auto out = std::make_shared<OutgoingEvent>();
-  out->cursor = record.cursor;
-  google::protobuf::UnknownFieldSet* fields =
-      out->wire.GetReflection()->MutableUnknownFields(&out->wire);
-  // Checked as an Event once here, so every subscriber gets a valid one.
-  wagate::v1::Event event;
-  if (event.ParseFromString(record.payload) &&
-      fields->ParseFromString(record.payload)) {
-    // The stored payload has no cursor; appended last, it is the one a
-    // reader keeps even if it had one.
-    fields->AddLengthDelimited(wagate::v1::Event::kCursorFieldNumber,
-                               record.cursor);
-    return out;
-  }
-  log::Warning("events", "stored event payload does not parse",
-               {{"id", record.id}, {"cursor", record.cursor}});
-  event.Clear();
-  event.set_id(record.id);
-  event.set_waba_id(record.waba_id);
-  event.set_phone_number_id(record.phone_number_id);
-  event.set_cursor(record.cursor);
-  fields->Clear();
-  fields->ParseFromString(event.SerializeAsString());
-  return out;
-}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
@@ -118,6 +89,7 @@ void SubscribeStream::Write::Start() const {
 SubscribeStream::SubscribeStream(
     uint64_t id, StreamParams params, StreamLimits limits, Store* store,
     SubscribeExecutor* executor, WabaDirectory* wabas,
+    const RecentEvents* recent,
     grpc::ServerWriteReactor<wagate::v1::Event>* reactor)
     : id_(id),
       params_(std::move(params)),
@@ -125,6 +97,7 @@ SubscribeStream::SubscribeStream(
       store_(store),
       executor_(executor),
       wabas_(wabas),
+      recent_(recent),
       store_filter_(StoreFilter(params_.filter)),
       reactor_(reactor) {}
 
@@ -243,25 +216,47 @@ void SubscribeStream::ReadLogPage() {
     resuming = !read_any_ && params_.start == StreamParams::Start::kAfterCursor;
     read_any_ = true;
   }
-  absl::StatusOr<std::vector<EventRecord>> page =
-      store_->ReadAfter(from, limits_.page_size, store_filter_);
-  absl::Status status = page.status();
-  // After the read: anything pruned before its snapshot has moved the
-  // watermark by now (so no loss goes unnoticed; a prune racing the read may
-  // report one that the page still covered). "" = from the oldest retained.
-  if (status.ok() && !from.empty()) status = CheckRetention(from, resuming);
   std::vector<EventPtr> events;
   std::string last_read;
-  if (status.ok()) {
-    if (wabas_ != nullptr) {
-      for (const EventRecord& record : *page) wabas_->Learn(record);
+  bool more = false;
+  bool from_memory = false;
+  absl::Status status;
+  RecentEvents::Page recent;
+  // A stream that fell behind while following the tail usually still finds
+  // its position in memory; the first read of a resumed stream goes to the
+  // store, which checks the cursor and retention.
+  if (recent_ != nullptr && !from.empty() && !resuming &&
+      recent_->ReadAfter(
+          from, limits_.page_size,
+          [this, wabas = CurrentWabas()](const EventRecord& record) {
+            return Matches(record, wabas);
+          },
+          &recent)) {
+    events = std::move(recent.events);
+    last_read = std::move(recent.last_read);
+    more = recent.more;
+    from_memory = true;
+  } else {
+    absl::StatusOr<std::vector<EventRecord>> page =
+        store_->ReadAfter(from, limits_.page_size, store_filter_);
+    status = page.status();
+    // After the read: anything pruned before its snapshot has moved the
+    // watermark by now (so no loss goes unnoticed; a prune racing the read
+    // may report one that the page still covered). "" = from the oldest
+    // retained.
+    if (status.ok() && !from.empty()) status = CheckRetention(from, resuming);
+    if (status.ok()) {
+      if (wabas_ != nullptr) {
+        for (const EventRecord& record : *page) wabas_->Learn(record);
+      }
+      const std::vector<std::string> wabas = CurrentWabas();
+      events.reserve(page->size());
+      for (const EventRecord& record : *page) {
+        if (Matches(record, wabas)) events.push_back(MakeEvent(record));
+      }
+      if (!page->empty()) last_read = page->back().cursor;
+      more = page->size() >= limits_.page_size;
     }
-    const std::vector<std::string> wabas = CurrentWabas();
-    events.reserve(page->size());
-    for (const EventRecord& record : *page) {
-      if (Matches(record, wabas)) events.push_back(MakeEvent(record));
-    }
-    if (!page->empty()) last_read = page->back().cursor;
   }
   Write write;
   {
@@ -282,10 +277,11 @@ void SubscribeStream::ReadLogPage() {
       }
       return;
     }
+    ++(from_memory ? pages_from_memory_ : pages_from_log_);
     for (EventPtr& event : events) pending_.push_back(std::move(event));
     // The next read starts after the last event read, matching or not.
     if (!last_read.empty()) position_ = last_read;
-    if (page->size() >= limits_.page_size) {
+    if (more) {
       // Not at the end of the log yet: what was buffered meanwhile will be
       // read again from the log.
       mode_ = Mode::kCatchUp;
@@ -548,12 +544,17 @@ StreamStats SubscribeStream::Stats() const {
   s.events_sent = events_sent_;
   s.queued = pending_.size() + buffer_.size();
   s.overflows = overflows_;
+  s.pages_from_memory = pages_from_memory_;
+  s.pages_from_log = pages_from_log_;
   return s;
 }
 
 SubscribeHub::SubscribeHub(SubscribeExecutor* executor, size_t max_streams,
-                           WabaDirectory* wabas)
-    : executor_(executor), max_streams_(max_streams), wabas_(wabas) {}
+                           WabaDirectory* wabas, RecentEvents::Options recent)
+    : executor_(executor),
+      max_streams_(max_streams),
+      wabas_(wabas),
+      recent_(recent) {}
 
 void SubscribeHub::OnCommitted(const std::vector<EventRecord>& records) {
   if (wabas_ != nullptr) {
@@ -562,9 +563,17 @@ void SubscribeHub::OnCommitted(const std::vector<EventRecord>& records) {
   std::vector<std::shared_ptr<SubscribeStream>> wake;
   {
     absl::MutexLock lock(&mu_);
-    if (streams_.empty() || records.empty()) return;
-    // Parsed at most once per event, shared by every stream that takes it.
+    if (records.empty()) return;
+    if (streams_.empty()) {
+      // Nobody to catch up: keep nothing (what is kept must be contiguous).
+      recent_.Clear();
+      return;
+    }
+    // Parsed once per event, shared by every stream that takes it. Kept
+    // before the streams see the commit, so a stream reading recent_ after
+    // turning its live buffer on misses nothing.
     std::vector<EventPtr> parsed(records.size());
+    recent_.Append(records, &parsed);
     for (auto& [id, stream] : streams_) {
       if (stream->OnCommitted(records, &parsed)) wake.push_back(stream);
     }

@@ -59,24 +59,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "service/events/recent_events.h"
 #include "service/events/store.h"
 #include "service/events/subscribe_executor.h"
 #include "wagate/v1/events.pb.h"
 
 namespace wagate::events {
-
-// An event ready to send, shared by every stream that sends it. `wire` is
-// an Event whose content is held as (unparsed) unknown fields: gRPC's typed
-// writer serializes it per stream, and for this form that is a copy of a few
-// byte ranges instead of a walk over the nested payload — the event is
-// encoded once, not once per subscriber. (Writing a pre-serialized
-// grpc::ByteBuffer would need Subscribe registered as a raw method, which
-// the typed auth decorator in front of the service rules out.)
-struct OutgoingEvent {
-  std::string cursor;
-  wagate::v1::Event wire;
-};
-using EventPtr = std::shared_ptr<const OutgoingEvent>;
 
 // Which WABA each business phone number belongs to. Seeded with the
 // configured accounts and learned from events that carry both ids (messages
@@ -107,11 +95,6 @@ class WabaDirectory {
   std::map<std::string, std::string, std::less<>> wabas_ ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
 };
-
-// The Event sent for `record`: its payload with `cursor` filled in. A payload
-// that does not parse as an Event is sent with the record's metadata only
-// (and logged).
-EventPtr MakeEvent(const EventRecord& record);
 
 // absl::Status → grpc::Status (same code numbers).
 grpc::Status ToGrpcStatus(const absl::Status& status);
@@ -150,6 +133,9 @@ struct StreamStats {
   // While live this is exactly how many events the stream is behind.
   size_t queued = 0;
   uint64_t overflows = 0;  // times the live buffer overflowed
+  // Catch-up pages read from the recent events in memory / from the log.
+  uint64_t pages_from_memory = 0;
+  uint64_t pages_from_log = 0;
 };
 
 class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
@@ -164,7 +150,7 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   // stream.
   SubscribeStream(uint64_t id, StreamParams params, StreamLimits limits,
                   Store* store, SubscribeExecutor* executor,
-                  WabaDirectory* wabas,
+                  WabaDirectory* wabas, const RecentEvents* recent,
                   grpc::ServerWriteReactor<wagate::v1::Event>* reactor);
 
   uint64_t id() const { return id_; }
@@ -228,6 +214,7 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   Store* const store_;
   SubscribeExecutor* const executor_;
   WabaDirectory* const wabas_;
+  const RecentEvents* const recent_;  // may be null
   // What the store is asked for: params_.filter, plus number-less events
   // when it names numbers (the WABA rule is applied here).
   const Filter store_filter_;
@@ -253,6 +240,8 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   std::string last_sent_cursor_ ABSL_GUARDED_BY(mu_);
   uint64_t events_sent_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t overflows_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t pages_from_memory_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t pages_from_log_ ABSL_GUARDED_BY(mu_) = 0;
   // Writes started with the buffer hint since the last flushing write.
   int coalesced_writes_ ABSL_GUARDED_BY(mu_) = 0;
   // A log page was read (the first read checks the requested after_cursor).
@@ -268,7 +257,12 @@ class SubscribeHub {
  public:
   // `wabas` (may be null) learns from every committed event.
   SubscribeHub(SubscribeExecutor* executor, size_t max_streams,
-               WabaDirectory* wabas = nullptr);
+               WabaDirectory* wabas = nullptr,
+               RecentEvents::Options recent = RecentEvents::Options());
+
+  // The recent events the hub keeps while it has streams, for their
+  // catch-up reads.
+  const RecentEvents* recent() const { return &recent_; }
 
   // The store listener.
   void OnCommitted(const std::vector<EventRecord>& records);
@@ -286,6 +280,7 @@ class SubscribeHub {
   SubscribeExecutor* const executor_;
   const size_t max_streams_;
   WabaDirectory* const wabas_;
+  RecentEvents recent_;  // appended under mu_, read by streams without it
   mutable absl::Mutex mu_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   std::map<uint64_t, std::shared_ptr<SubscribeStream>> streams_
