@@ -19,6 +19,9 @@
 #include "absl/strings/str_join.h"
 #include "bench/harness.h"
 #include "emulator/webhook_payloads.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "service/common/hmac.h"
 #include "service/common/json_writer.h"
 #include "simdjson.h"
@@ -458,30 +461,129 @@ absl::StatusOr<Result> WebhookMax(const ScenarioFlags& flags) {
 
 // ------------------------------------------------------------ e2e / soak
 
+// What a subscriber checks of an Event, read straight from its wire bytes:
+// received_at and the status with its biz_opaque_callback_data. The
+// subscribers share the gateway's two cores in this process; decoding whole
+// Events (a real consumer does that on its own machine) would make the
+// load generator, not the gateway's fan-out, the thing measured.
+struct StatusProbe {
+  bool has_status = false;
+  int status = 0;
+  std::string opaque;
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+};
+
+// Reads the fields `on_field` wants from a length-delimited message, skipping
+// the rest. False on malformed input.
+template <typename OnField>
+bool ScanMessage(google::protobuf::io::CodedInputStream* in, OnField on_field) {
+  while (uint32_t tag = in->ReadTag()) {
+    if (!on_field(
+            google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag),
+            tag, in)) {
+      if (!google::protobuf::internal::WireFormatLite::SkipField(in, tag)) {
+        return false;
+      }
+    }
+  }
+  return in->ConsumedEntireMessage();
+}
+
+// Runs `scan` over the length-delimited field the stream is at.
+template <typename Scan>
+bool ReadNested(google::protobuf::io::CodedInputStream* in, Scan scan) {
+  uint32_t length = 0;
+  if (!in->ReadVarint32(&length)) return false;
+  auto limit = in->PushLimit(static_cast<int>(length));
+  bool ok = scan(in);
+  in->PopLimit(limit);
+  return ok;
+}
+
+bool ProbeEvent(const uint8_t* data, size_t size, StatusProbe* probe) {
+  using google::protobuf::internal::WireFormatLite;
+  using google::protobuf::io::CodedInputStream;
+  constexpr auto kLengthDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+  CodedInputStream in(data, static_cast<int>(size));
+  return ScanMessage(&in, [&](int field, uint32_t tag, CodedInputStream* in) {
+    if (WireFormatLite::GetTagWireType(tag) != kLengthDelimited) return false;
+    if (field == v1::Event::kReceivedAtFieldNumber) {
+      return ReadNested(in, [&](CodedInputStream* in) {
+        return ScanMessage(in, [&](int f, uint32_t, CodedInputStream* in) {
+          uint64_t v = 0;
+          if (f == google::protobuf::Timestamp::kSecondsFieldNumber) {
+            if (!in->ReadVarint64(&v)) return false;
+            probe->seconds = static_cast<int64_t>(v);
+            return true;
+          }
+          if (f == google::protobuf::Timestamp::kNanosFieldNumber) {
+            if (!in->ReadVarint64(&v)) return false;
+            probe->nanos = static_cast<int32_t>(v);
+            return true;
+          }
+          return false;
+        });
+      });
+    }
+    if (field == v1::Event::kStatusFieldNumber) {
+      probe->has_status = true;
+      return ReadNested(in, [&](CodedInputStream* in) {
+        return ScanMessage(in, [&](int f, uint32_t, CodedInputStream* in) {
+          if (f == v1::MessageStatus::kStatusFieldNumber) {
+            uint32_t v = 0;
+            if (!in->ReadVarint32(&v)) return false;
+            probe->status = static_cast<int>(v);
+            return true;
+          }
+          if (f == v1::MessageStatus::kBizOpaqueCallbackDataFieldNumber) {
+            return WireFormatLite::ReadString(in, &probe->opaque);
+          }
+          return false;
+        });
+      });
+    }
+    return false;
+  });
+}
+
 // One Subscribe stream: checks every status arrives exactly once (by the
 // message index carried in biz_opaque_callback_data) and records the
-// webhook-to-subscriber latency (Event.received_at to arrival here).
-class Subscriber : public grpc::ClientReadReactor<v1::Event> {
+// webhook-to-subscriber latency (Event.received_at to arrival here). A
+// generic (bytes) call: see StatusProbe.
+class Subscriber
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  Subscriber(v1::Events::Stub* stub, size_t messages,
+  Subscriber(grpc::GenericStub* stub, size_t messages,
              std::atomic<uint64_t>* received)
       : seen_(messages, 0), received_(received) {
     v1::SubscribeRequest request;
     request.set_from_oldest(true);  // a fresh store: nothing is missed
     request.add_kinds(v1::EVENT_KIND_STATUS);
-    stub->async()->Subscribe(&context_, &request, this);
+    grpc::Slice slice(request.SerializeAsString());
+    request_ = grpc::ByteBuffer(&slice, 1);
+    stub->PrepareBidiStreamingCall(&context_, "/wagate.v1.Events/Subscribe",
+                                   grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&event_);
     StartCall();
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
     const absl::Time now = absl::Now();
-    const auto& at = event_.received_at();
-    latency_.Record(now - (absl::FromUnixSeconds(at.seconds()) +
-                           absl::Nanoseconds(at.nanos())));
+    grpc::Slice bytes;
+    StatusProbe probe;
+    if (!event_.DumpToSingleSlice(&bytes).ok() ||
+        !ProbeEvent(bytes.begin(), bytes.size(), &probe)) {
+      ++unexpected_;
+      StartRead(&event_);
+      return;
+    }
+    latency_.Record(now - (absl::FromUnixSeconds(probe.seconds) +
+                           absl::Nanoseconds(probe.nanos)));
     uint64_t index = 0;
     int bit = 0;
-    switch (event_.status().status()) {
+    switch (probe.status) {
       case v1::MessageStatus::STATUS_SENT:
         bit = 1;
         break;
@@ -494,9 +596,8 @@ class Subscriber : public grpc::ClientReadReactor<v1::Event> {
       default:
         break;
     }
-    if (!event_.has_status() || bit == 0 ||
-        !absl::SimpleAtoi(event_.status().biz_opaque_callback_data(), &index) ||
-        index >= seen_.size()) {
+    if (!probe.has_status || bit == 0 ||
+        !absl::SimpleAtoi(probe.opaque, &index) || index >= seen_.size()) {
       ++unexpected_;
     } else if (seen_[index] & bit) {
       ++duplicates_;
@@ -552,7 +653,8 @@ class Subscriber : public grpc::ClientReadReactor<v1::Event> {
 
  private:
   grpc::ClientContext context_;
-  v1::Event event_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer event_;
   std::vector<uint8_t> seen_;  // per message: sent|delivered|read bits
   std::atomic<uint64_t>* received_;
   uint64_t duplicates_ = 0;
@@ -616,14 +718,15 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
   });
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  std::vector<std::unique_ptr<v1::Events::Stub>> stubs;
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
   const int subscriber_channels = std::max(1, std::min(flags.subscribers, 8));
   for (int c = 0; c < subscriber_channels; ++c) {
     grpc::ChannelArguments args;
     args.SetInt("wagate.bench.subscriber_channel", c);
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    stubs.push_back(v1::Events::NewStub(grpc::CreateCustomChannel(
-        (*env)->grpc_target(), grpc::InsecureChannelCredentials(), args)));
+    stubs.push_back(
+        std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
+            (*env)->grpc_target(), grpc::InsecureChannelCredentials(), args)));
   }
   std::atomic<uint64_t> received{0};
   std::vector<std::unique_ptr<Subscriber>> subscribers;
