@@ -177,20 +177,19 @@ AuthorizedMessaging::SendStream(grpc::CallbackServerContext* context) {
 
 // ---- Events
 
-AuthorizedEvents::AuthorizedEvents(
-    std::shared_ptr<const ApiKeys> keys,
-    std::unique_ptr<v1::Events::CallbackService> inner)
+AuthorizedEvents::AuthorizedEvents(std::shared_ptr<const ApiKeys> keys,
+                                   std::unique_ptr<events::EventsApi> inner)
     : keys_(std::move(keys)), inner_(std::move(inner)) {}
 
-grpc::ServerWriteReactor<v1::Event>* AuthorizedEvents::Subscribe(
-    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+events::EventsApi::SubscribeWriter* AuthorizedEvents::SubscribeParsed(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest& request) {
   Principal principal;
   absl::Status status =
       Authorize(*keys_, context, kEventsService, "Subscribe", &principal);
   if (!status.ok()) {
-    return new RejectWriter<v1::Event>(ToGrpcStatus(status));
+    return new RejectedSubscribe(ToGrpcStatus(status));
   }
-  v1::SubscribeRequest scoped = *request;
+  v1::SubscribeRequest scoped = request;
   if (!principal.AllNumbers()) {
     if (scoped.phone_number_ids().empty()) {
       for (std::string& number : principal.PhoneNumbers()) {
@@ -207,14 +206,14 @@ grpc::ServerWriteReactor<v1::Event>* AuthorizedEvents::Subscribe(
       status = principal.CheckPhoneNumber(number);
     }
     if (!status.ok()) {
-      return new RejectWriter<v1::Event>(ToGrpcStatus(
+      return new RejectedSubscribe(ToGrpcStatus(
           Refused(status, principal.name(), kEventsService, "Subscribe")));
     }
   }
   if (!principal.anonymous() && !scoped.group().empty()) {
     scoped.set_group(absl::StrCat(principal.name(), "/", scoped.group()));
   }
-  return inner_->Subscribe(context, &scoped);
+  return inner_->SubscribeParsed(context, scoped);
 }
 
 grpc::ServerUnaryReactor* AuthorizedEvents::Ack(

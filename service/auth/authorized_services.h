@@ -37,6 +37,7 @@
 #include <memory>
 
 #include "service/auth/api_keys.h"
+#include "service/events/events_api.h"
 #include "wagate/v1/accounts.grpc.pb.h"
 #include "wagate/v1/events.grpc.pb.h"
 #include "wagate/v1/media.grpc.pb.h"
@@ -83,23 +84,23 @@ class AuthorizedMessaging : public v1::Messaging::CallbackService {
   std::unique_ptr<v1::Messaging::CallbackService> inner_;
 };
 
-class AuthorizedEvents : public v1::Events::CallbackService {
+class AuthorizedEvents : public events::EventsApi {
  public:
   // `inner` must copy what it needs of a Subscribe/Ack request before
   // returning (EventsService does): the decorator passes a scoped copy that
   // lives only during the call.
   AuthorizedEvents(std::shared_ptr<const ApiKeys> keys,
-                   std::unique_ptr<v1::Events::CallbackService> inner);
-  grpc::ServerWriteReactor<v1::Event>* Subscribe(
+                   std::unique_ptr<events::EventsApi> inner);
+  SubscribeWriter* SubscribeParsed(
       grpc::CallbackServerContext* context,
-      const v1::SubscribeRequest* request) override;
+      const v1::SubscribeRequest& request) override;
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
                                 const v1::AckRequest* request,
                                 v1::AckResponse* response) override;
 
  private:
   std::shared_ptr<const ApiKeys> keys_;
-  std::unique_ptr<v1::Events::CallbackService> inner_;
+  std::unique_ptr<events::EventsApi> inner_;
 };
 
 #define WAGATE_AUTH_UNARY_DECL(Rpc)                                   \

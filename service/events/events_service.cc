@@ -12,8 +12,7 @@ constexpr size_t kMaxGroupLength = 128;
 
 // One per Subscribe call; the SubscribeStream does the work. Deleted in
 // OnDone, after which gRPC calls nothing on it.
-class SubscribeReactor final
-    : public grpc::ServerWriteReactor<wagate::v1::Event> {
+class SubscribeReactor final : public EventsApi::SubscribeWriter {
  public:
   explicit SubscribeReactor(SubscribeHub* hub) : hub_(hub) {}
 
@@ -93,25 +92,25 @@ EventsServiceStats EventsService::stats() const {
   return stats;
 }
 
-grpc::ServerWriteReactor<wagate::v1::Event>* EventsService::Subscribe(
+EventsApi::SubscribeWriter* EventsService::SubscribeParsed(
     grpc::CallbackServerContext* context,
-    const wagate::v1::SubscribeRequest* request) {
+    const wagate::v1::SubscribeRequest& request) {
   auto* reactor = new SubscribeReactor(&hub_);
 
   StreamParams params;
-  params.group = request->group();
+  params.group = request.group();
   if (params.group.size() > kMaxGroupLength) {
     reactor->Finish(InvalidArgument(
         absl::StrCat("group: longer than ", kMaxGroupLength, " characters")));
     return reactor;
   }
-  if (!request->after_cursor().empty()) {
-    if (request->from_oldest()) {
+  if (!request.after_cursor().empty()) {
+    if (request.from_oldest()) {
       reactor->Finish(InvalidArgument(
           "after_cursor and from_oldest are exclusive: set one"));
       return reactor;
     }
-    absl::Status valid = store_->ValidateCursor(request->after_cursor());
+    absl::Status valid = store_->ValidateCursor(request.after_cursor());
     if (!valid.ok()) {
       reactor->Finish(InvalidArgument(
           absl::StrCat("after_cursor: not a cursor of this event log (",
@@ -119,13 +118,13 @@ grpc::ServerWriteReactor<wagate::v1::Event>* EventsService::Subscribe(
       return reactor;
     }
     params.start = StreamParams::Start::kAfterCursor;
-    params.after_cursor = request->after_cursor();
-  } else if (request->from_oldest()) {
+    params.after_cursor = request.after_cursor();
+  } else if (request.from_oldest()) {
     params.start = StreamParams::Start::kFromOldest;
   }
-  params.filter.phone_number_ids.assign(request->phone_number_ids().begin(),
-                                        request->phone_number_ids().end());
-  for (int kind : request->kinds()) {
+  params.filter.phone_number_ids.assign(request.phone_number_ids().begin(),
+                                        request.phone_number_ids().end());
+  for (int kind : request.kinds()) {
     absl::StatusOr<std::string> name = KindName(kind);
     if (!name.ok()) {
       reactor->Finish(InvalidArgument(std::string(name.status().message())));
@@ -134,9 +133,9 @@ grpc::ServerWriteReactor<wagate::v1::Event>* EventsService::Subscribe(
     params.filter.kinds.push_back(*std::move(name));
   }
   params.ack_timeout = options_.default_ack_timeout;
-  if (request->has_ack_timeout()) {
-    params.ack_timeout = absl::Seconds(request->ack_timeout().seconds()) +
-                         absl::Nanoseconds(request->ack_timeout().nanos());
+  if (request.has_ack_timeout()) {
+    params.ack_timeout = absl::Seconds(request.ack_timeout().seconds()) +
+                         absl::Nanoseconds(request.ack_timeout().nanos());
     if (params.ack_timeout <= absl::ZeroDuration()) {
       reactor->Finish(InvalidArgument("ack_timeout: must be positive"));
       return reactor;

@@ -50,6 +50,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "service/events/events_api.h"
 #include "service/events/store.h"
 #include "service/events/subscribe_executor.h"
 #include "service/events/subscribe_stream.h"
@@ -100,7 +101,7 @@ struct EventsServiceStats {
   std::vector<StreamStats> streams;
 };
 
-class EventsService final : public wagate::v1::Events::CallbackService {
+class EventsService final : public EventsApi {
  public:
   // `store` must outlive the service.
   EventsService(Store* store, EventsServiceOptions options);
@@ -112,9 +113,9 @@ class EventsService final : public wagate::v1::Events::CallbackService {
 
   EventsServiceStats stats() const;
 
-  grpc::ServerWriteReactor<wagate::v1::Event>* Subscribe(
+  SubscribeWriter* SubscribeParsed(
       grpc::CallbackServerContext* context,
-      const wagate::v1::SubscribeRequest* request) override;
+      const wagate::v1::SubscribeRequest& request) override;
 
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
                                 const wagate::v1::AckRequest* request,

@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "service/events/sqlite_store.h"
@@ -454,6 +455,45 @@ TEST_F(EventsServiceTest, InvalidRequestsAreInvalidArgument) {
     grpc::Status status = Subscribe(request)->WaitDone();
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), ::testing::HasSubstr("kinds"));
+  }
+  {
+    // Bytes that are not a SubscribeRequest (Subscribe takes its request
+    // raw and parses it itself).
+    class RawCall
+        : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+     public:
+      RawCall(grpc::GenericStub* stub, const std::string& bytes) {
+        grpc::Slice slice(bytes);
+        request_ = grpc::ByteBuffer(&slice, 1);
+        stub->PrepareBidiStreamingCall(&context_,
+                                       "/wagate.v1.Events/Subscribe",
+                                       grpc::StubOptions(), this);
+        StartWriteLast(&request_, grpc::WriteOptions());
+        StartRead(&response_);
+        StartCall();
+      }
+      void OnDone(const grpc::Status& status) override {
+        status_ = status;
+        done_.Notify();
+      }
+      grpc::Status Wait() {
+        done_.WaitForNotification();
+        return status_;
+      }
+
+     private:
+      grpc::ClientContext context_;
+      grpc::ByteBuffer request_, response_;
+      grpc::Status status_;
+      absl::Notification done_;
+    };
+    grpc::GenericStub stub(channel_);
+    // Field 1 (phone_number_ids) as a length-delimited field cut short.
+    RawCall call(&stub, std::string("\x0a\x10abc", 5));
+    grpc::Status status = call.Wait();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                ::testing::HasSubstr("not a wagate.v1.SubscribeRequest"));
   }
 }
 

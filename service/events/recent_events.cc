@@ -3,24 +3,30 @@
 #include <algorithm>
 #include <utility>
 
-#include "google/protobuf/unknown_field_set.h"
 #include "service/common/log.h"
 
 namespace wagate::events {
 
+namespace {
+
+grpc::ByteBuffer ToByteBuffer(std::string bytes) {
+  grpc::Slice slice(std::move(bytes));
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+}  // namespace
+
 EventPtr MakeEvent(const EventRecord& record) {
   auto out = std::make_shared<OutgoingEvent>();
   out->cursor = record.cursor;
-  google::protobuf::UnknownFieldSet* fields =
-      out->wire.GetReflection()->MutableUnknownFields(&out->wire);
   // Checked as an Event once here, so every subscriber gets a valid one.
   wagate::v1::Event event;
-  if (event.ParseFromString(record.payload) &&
-      fields->ParseFromString(record.payload)) {
-    // The stored payload has no cursor; appended last, it is the one a
-    // reader keeps even if it had one.
-    fields->AddLengthDelimited(wagate::v1::Event::kCursorFieldNumber,
-                               record.cursor);
+  if (event.ParseFromString(record.payload)) {
+    // The stored payload has no cursor; a field appended last is the one a
+    // reader keeps, even if the payload had one.
+    wagate::v1::Event cursor;
+    cursor.set_cursor(record.cursor);
+    out->wire = ToByteBuffer(record.payload + cursor.SerializeAsString());
     return out;
   }
   log::Warning("events", "stored event payload does not parse",
@@ -30,8 +36,7 @@ EventPtr MakeEvent(const EventRecord& record) {
   event.set_waba_id(record.waba_id);
   event.set_phone_number_id(record.phone_number_id);
   event.set_cursor(record.cursor);
-  fields->Clear();
-  fields->ParseFromString(event.SerializeAsString());
+  out->wire = ToByteBuffer(event.SerializeAsString());
   return out;
 }
 

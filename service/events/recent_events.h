@@ -25,21 +25,19 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "service/events/store.h"
 #include "wagate/v1/events.pb.h"
 
 namespace wagate::events {
 
-// An event ready to send, shared by every stream that sends it. `wire` is
-// an Event whose content is held as (unparsed) unknown fields: gRPC's typed
-// writer serializes it per stream, and for this form that is a copy of a few
-// byte ranges instead of a walk over the nested payload — the event is
-// encoded once, not once per subscriber. (Writing a pre-serialized
-// grpc::ByteBuffer would need Subscribe registered as a raw method, which
-// the typed auth decorator in front of the service rules out.)
+// An event ready to send, shared by every stream that sends it: `wire` is
+// the encoded wagate.v1.Event, cursor included. Every stream writes the same
+// bytes (gRPC takes a reference, not a copy), so an event is encoded once
+// however many subscribers it goes to.
 struct OutgoingEvent {
   std::string cursor;
-  wagate::v1::Event wire;
+  grpc::ByteBuffer wire;
 };
 using EventPtr = std::shared_ptr<const OutgoingEvent>;
 

@@ -67,7 +67,8 @@ TEST(RecentEventsTest, ReadsStrictlyAfterACoveredCursor) {
   Append(recent, Records(5, 8));
   RecentEvents::Page page;
   ASSERT_TRUE(recent.ReadAfter(CursorOf(4), 10, All, &page));
-  EXPECT_THAT(Cursors(page), ElementsAre(CursorOf(5), CursorOf(6), CursorOf(7)));
+  EXPECT_THAT(Cursors(page),
+              ElementsAre(CursorOf(5), CursorOf(6), CursorOf(7)));
   EXPECT_EQ(page.last_read, CursorOf(7));
   EXPECT_FALSE(page.more);
   // The oldest kept event is covered (everything after it is kept).
@@ -89,8 +90,7 @@ TEST(RecentEventsTest, FilteredOutEventsAdvanceThePosition) {
   RecentEvents::Page page;
   ASSERT_TRUE(recent.ReadAfter(
       CursorOf(0), 4,
-      [](const EventRecord& r) { return r.phone_number_id == "even"; },
-      &page));
+      [](const EventRecord& r) { return r.phone_number_id == "even"; }, &page));
   EXPECT_THAT(Cursors(page), ElementsAre(CursorOf(2), CursorOf(4)));
   EXPECT_EQ(page.last_read, CursorOf(4));
   EXPECT_TRUE(page.more);
@@ -103,7 +103,9 @@ TEST(RecentEventsTest, EventsCarryTheirPayloadAndCursor) {
   ASSERT_TRUE(recent.ReadAfter(CursorOf(0), 10, All, &page));
   ASSERT_EQ(page.events.size(), 1u);
   wagate::v1::Event event;
-  ASSERT_TRUE(event.ParseFromString(page.events[0]->wire.SerializeAsString()));
+  grpc::Slice bytes;
+  ASSERT_TRUE(page.events[0]->wire.DumpToSingleSlice(&bytes).ok());
+  ASSERT_TRUE(event.ParseFromArray(bytes.begin(), bytes.size()));
   EXPECT_EQ(event.id(), "e1");
   EXPECT_EQ(event.cursor(), CursorOf(1));
 }
@@ -115,7 +117,8 @@ TEST(RecentEventsTest, OldestGoFirstByCountAndBytes) {
   RecentEvents::Page page;
   EXPECT_FALSE(by_count.ReadAfter(CursorOf(5), 10, All, &page));
   ASSERT_TRUE(by_count.ReadAfter(CursorOf(6), 10, All, &page));
-  EXPECT_THAT(Cursors(page), ElementsAre(CursorOf(7), CursorOf(8), CursorOf(9)));
+  EXPECT_THAT(Cursors(page),
+              ElementsAre(CursorOf(7), CursorOf(8), CursorOf(9)));
 
   RecentEvents by_bytes(Limits(1000, 3 * 1024));
   Append(by_bytes, Records(0, 10, /*payload=*/500));

@@ -90,7 +90,7 @@ SubscribeStream::SubscribeStream(
     uint64_t id, StreamParams params, StreamLimits limits, Store* store,
     SubscribeExecutor* executor, WabaDirectory* wabas,
     const RecentEvents* recent,
-    grpc::ServerWriteReactor<wagate::v1::Event>* reactor)
+    grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor)
     : id_(id),
       params_(std::move(params)),
       limits_(limits),
@@ -525,7 +525,7 @@ void SubscribeStream::FinishLocked(const grpc::Status& status) {
   finished_ = true;
   pending_.clear();
   buffer_.clear();
-  grpc::ServerWriteReactor<wagate::v1::Event>* reactor = reactor_;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor = reactor_;
   reactor_ = nullptr;
   reactor->Finish(status);
 }

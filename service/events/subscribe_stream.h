@@ -151,7 +151,7 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   SubscribeStream(uint64_t id, StreamParams params, StreamLimits limits,
                   Store* store, SubscribeExecutor* executor,
                   WabaDirectory* wabas, const RecentEvents* recent,
-                  grpc::ServerWriteReactor<wagate::v1::Event>* reactor);
+                  grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor);
 
   uint64_t id() const { return id_; }
 
@@ -179,8 +179,8 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
 
   // A write decided under the lock, started after releasing it.
   struct Write {
-    grpc::ServerWriteReactor<wagate::v1::Event>* reactor = nullptr;
-    const wagate::v1::Event* event = nullptr;
+    grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor = nullptr;
+    const grpc::ByteBuffer* event = nullptr;
     bool buffer_hint = false;
     void Start() const;
   };
@@ -220,7 +220,7 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   const Filter store_filter_;
 
   mutable absl::Mutex mu_;
-  grpc::ServerWriteReactor<wagate::v1::Event>* reactor_ ABSL_GUARDED_BY(mu_);
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* reactor_ ABSL_GUARDED_BY(mu_);
   Mode mode_ ABSL_GUARDED_BY(mu_) = Mode::kStarting;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;

@@ -382,7 +382,7 @@ class Gateway::Impl {
     }
     events_ = new events::EventsService(store_.get(), events_options);
     services_.push_back(std::make_unique<auth::AuthorizedEvents>(
-        api_keys_, std::unique_ptr<v1::Events::CallbackService>(events_)));
+        api_keys_, std::unique_ptr<events::EventsApi>(events_)));
     ObserveEvents();
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
