@@ -40,6 +40,9 @@ ABSL_FLAG(std::string, target_url, "",
 ABSL_FLAG(bool, peer, false,
           "send-max, webhook-max: also measure the peer (whatsapp-api-js on "
           "node, from the repository's node_modules)");
+ABSL_FLAG(bool, fanout_reference, true,
+          "e2e: first measure the gRPC fan-out floor (a trivial Subscribe "
+          "server feeding the same subscribers at the same rate)");
 ABSL_FLAG(std::string, peer_script, "", "path of bench/peer/peer.mjs");
 ABSL_FLAG(double, max_rss_mb, 2000,
           "e2e/soak: abort (exit 1) when the process RSS passes this; 0 = "
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   flags.gateway_address = absl::GetFlag(FLAGS_gateway);
   flags.target_url = absl::GetFlag(FLAGS_target_url);
   flags.peer = absl::GetFlag(FLAGS_peer);
+  flags.fanout_reference = absl::GetFlag(FLAGS_fanout_reference);
   flags.max_rss_mb = absl::GetFlag(FLAGS_max_rss_mb);
   flags.peer_script = absl::GetFlag(FLAGS_peer_script);
   for (absl::string_view id : absl::StrSplit(

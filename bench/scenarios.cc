@@ -12,11 +12,13 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "bench/fanout_reference.h"
 #include "bench/harness.h"
 #include "emulator/webhook_payloads.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -675,6 +677,129 @@ double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+// Subscribe stubs over a few connections (as many clients would use).
+std::vector<std::unique_ptr<grpc::GenericStub>> SubscriberStubs(
+    const std::string& target, int subscribers) {
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  const int channels = std::max(1, std::min(subscribers, 8));
+  for (int c = 0; c < channels; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("wagate.bench.subscriber_channel", c);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stubs.push_back(
+        std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
+            target, grpc::InsecureChannelCredentials(), args)));
+  }
+  return stubs;
+}
+
+// Waits until every subscriber has `expected` deliveries, or nothing moves
+// for 15 s; returns the seconds waited.
+double Drain(const std::atomic<uint64_t>& received, uint64_t expected) {
+  uint64_t last = received.load();
+  absl::Time last_progress = absl::Now();
+  const absl::Time start = absl::Now();
+  while (received.load() < expected &&
+         absl::Now() - last_progress < absl::Seconds(15)) {
+    absl::SleepFor(absl::Milliseconds(50));
+    if (received.load() != last) {
+      last = received.load();
+      last_progress = absl::Now();
+    }
+  }
+  return absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// What the gRPC fan-out floor (FanoutReference) achieved.
+struct FanoutFloor {
+  Histogram latency;
+  uint64_t lost = 0;
+  uint64_t duplicates = 0;
+  double cpu_us_per_delivery = 0;
+  double drain_s = 0;
+};
+
+// e2e's subscribers fed by FanoutReference: 3 status events per message at
+// `rate` messages/s, published every millisecond, each shaped like a
+// gateway status event (ids, numbers, timestamps) and stamped with
+// received_at when published.
+absl::StatusOr<FanoutFloor> MeasureFanoutFloor(double rate,
+                                               absl::Duration duration,
+                                               int subscriber_count) {
+  absl::StatusOr<std::unique_ptr<FanoutReference>> ref =
+      FanoutReference::Start();
+  if (!ref.ok()) return ref.status();
+  const size_t messages =
+      static_cast<size_t>(rate * absl::ToDoubleSeconds(duration));
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs =
+      SubscriberStubs((*ref)->target(), subscriber_count);
+  std::atomic<uint64_t> received{0};
+  std::vector<std::unique_ptr<Subscriber>> subscribers;
+  for (int s = 0; s < subscriber_count; ++s) {
+    subscribers.push_back(std::make_unique<Subscriber>(
+        stubs[s % stubs.size()].get(), messages, &received));
+  }
+  const absl::Time connect_deadline = absl::Now() + absl::Seconds(30);
+  while ((*ref)->streams() < static_cast<size_t>(subscriber_count)) {
+    if (absl::Now() > connect_deadline) {
+      return absl::DeadlineExceededError(
+          "fan-out reference: subscribers did not connect");
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  auto encode = [](size_t k) {
+    v1::Event event;
+    const std::string wamid = absl::StrCat("wamid.HBgLMTU1NTAwMDAwMDAVAgARGBI",
+                                           absl::Hex(k, absl::kZeroPad16));
+    event.set_id(absl::StrCat(wamid, "/", k % 3 + 1));
+    event.set_waba_id("102290129340398");
+    event.set_phone_number_id("106540352242922");
+    event.set_display_phone_number("15550000000");
+    event.set_field("messages");
+    const absl::Time now = absl::Now();
+    const int64_t nanos = absl::ToUnixNanos(now);
+    event.mutable_received_at()->set_seconds(nanos / 1000000000);
+    event.mutable_received_at()->set_nanos(nanos % 1000000000);
+    v1::MessageStatus* status = event.mutable_status();
+    status->set_message_id(wamid);
+    status->set_status(static_cast<v1::MessageStatus::Status>(k % 3 + 1));
+    status->set_recipient_id("15551230000");
+    status->mutable_timestamp()->set_seconds(nanos / 1000000000);
+    status->set_biz_opaque_callback_data(absl::StrCat(k / 3));
+    event.set_cursor(absl::StrCat("e", 10000000000000000 + k));
+    grpc::Slice slice(event.SerializeAsString());
+    return std::make_shared<const grpc::ByteBuffer>(&slice, 1);
+  };
+  const double cpu_start = ProcessCpuSeconds();
+  const size_t events = 3 * messages;
+  const absl::Time start = absl::Now();
+  size_t published = 0;
+  while (published < events) {
+    const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+    const size_t due =
+        std::min(events, static_cast<size_t>(3 * rate * elapsed) + 1);
+    std::vector<FanoutReference::EventBytes> batch;
+    for (; published < due; ++published) batch.push_back(encode(published));
+    if (!batch.empty()) (*ref)->Publish(batch);
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  FanoutFloor floor;
+  floor.drain_s = Drain(received, events * subscribers.size());
+  const double cpu_s = ProcessCpuSeconds() - cpu_start;
+  const std::vector<uint8_t> all_sent(messages, 1);
+  for (auto& s : subscribers) {
+    s->Stop();
+    floor.latency.Merge(s->latency());
+    floor.lost += s->Lost(all_sent);
+    floor.duplicates += s->duplicates();
+  }
+  if (received.load() > 0) {
+    floor.cpu_us_per_delivery =
+        cpu_s * 1e6 / static_cast<double>(received.load());
+  }
+  return floor;
+}
+
 absl::StatusOr<Result> EndToEnd(const std::string& name,
                                 const ScenarioFlags& flags) {
   const double rate = flags.rate;
@@ -684,6 +809,15 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
                         : std::max(4, static_cast<int>(std::ceil(rate / 500)));
   const int recipients = RecipientsPerNumber(rate / numbers, seconds);
   const size_t messages = static_cast<size_t>(rate * seconds);
+
+  // The gRPC fan-out floor first, alone on the machine.
+  std::optional<FanoutFloor> floor;
+  if (flags.fanout_reference && flags.subscribers > 0 && name == "e2e") {
+    absl::StatusOr<FanoutFloor> measured =
+        MeasureFanoutFloor(rate, RefDuration(flags), flags.subscribers);
+    if (!measured.ok()) return measured.status();
+    floor = *std::move(measured);
+  }
 
   EnvOptions options;
   options.store = flags.store;
@@ -717,17 +851,8 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
     }
   });
 
-  std::vector<std::shared_ptr<grpc::Channel>> channels;
-  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
-  const int subscriber_channels = std::max(1, std::min(flags.subscribers, 8));
-  for (int c = 0; c < subscriber_channels; ++c) {
-    grpc::ChannelArguments args;
-    args.SetInt("wagate.bench.subscriber_channel", c);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    stubs.push_back(
-        std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
-            (*env)->grpc_target(), grpc::InsecureChannelCredentials(), args)));
-  }
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs =
+      SubscriberStubs((*env)->grpc_target(), flags.subscribers);
   std::atomic<uint64_t> received{0};
   std::vector<std::unique_ptr<Subscriber>> subscribers;
   for (int s = 0; s < flags.subscribers; ++s) {
@@ -754,18 +879,7 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
   uint64_t expected = 0;
   for (uint8_t ok : sent_ok) expected += ok;
   expected *= 3 * subscribers.size();
-  uint64_t last = received.load();
-  absl::Time last_progress = absl::Now();
-  const absl::Time drain_start = absl::Now();
-  while (received.load() < expected &&
-         absl::Now() - last_progress < absl::Seconds(15)) {
-    absl::SleepFor(absl::Milliseconds(50));
-    if (received.load() != last) {
-      last = received.load();
-      last_progress = absl::Now();
-    }
-  }
-  const double drain_s = absl::ToDoubleSeconds(absl::Now() - drain_start);
+  const double drain_s = Drain(received, expected);
   const double cpu_s = ProcessCpuSeconds() - cpu_start;
   const uint64_t delivered = received.load();
   const double rss_end = RssMb();
@@ -818,6 +932,22 @@ absl::StatusOr<Result> EndToEnd(const std::string& name,
     r.extra.push_back({"webhooks_dropped", static_cast<double>(w.dropped)});
     r.extra.push_back(
         {"webhooks_pending_max", static_cast<double>(pending_max)});
+  }
+  if (floor.has_value()) {
+    const Percentiles mine = Percentiles::Of(r.latency);
+    const Percentiles ref = Percentiles::Of(floor->latency);
+    const double cpu_us =
+        delivered > 0 ? cpu_s * 1e6 / static_cast<double>(delivered) : 0.0;
+    r.references.push_back(
+        {"grpc_fanout_floor", 3.0 * rate * flags.subscribers});
+    r.reference_latency.push_back({"grpc_fanout_floor", ref});
+    r.ratios.push_back({"p99_vs_grpc_fanout_floor", Ratio(mine.p99, ref.p99)});
+    r.ratios.push_back({"cpu_per_delivery_vs_grpc_fanout_floor",
+                        Ratio(cpu_us, floor->cpu_us_per_delivery)});
+    r.extra.push_back(
+        {"floor_cpu_us_per_delivery", floor->cpu_us_per_delivery});
+    r.extra.push_back({"floor_drain_s", floor->drain_s});
+    r.extra.push_back({"floor_lost", static_cast<double>(floor->lost)});
   }
   if (rss_series.size() > 2) {
     // Growth after warm-up: from the sample at 10% of the run to the end.

@@ -37,8 +37,11 @@ struct ScenarioFlags {
   double max_rss_mb = 2000;     // e2e/soak abort past this (0: no limit)
   std::string gateway_address;  // external gateway (gRPC host:port)
   bool peer = false;            // also measure whatsapp-api-js (needs node)
-  std::string peer_script;      // default: <source>/bench/peer/peer.mjs
-  std::string target_url;  // webhook-max: post to this URL instead (a peer)
+  // e2e: first measure the gRPC fan-out floor (bench/fanout_reference.h)
+  // with the same subscribers and rate, for ref_duration.
+  bool fanout_reference = true;
+  std::string peer_script;  // default: <source>/bench/peer/peer.mjs
+  std::string target_url;   // webhook-max: post to this URL instead (a peer)
   std::vector<std::string> phone_number_ids;
   // The gateway's event log: "sqlite" (a file in a temp dir) or "redis" (a
   // private redis-server on loopback, started for the run).
