@@ -260,8 +260,13 @@ class EventsServiceTest : public ::testing::Test {
   // control lets the server hand to a client that does not read, so the
   // slow stream's buffer overflows). The fast one gets everything while the
   // slow one reads nothing; resumed, the slow one gets everything, in order.
-  // Returns the service's stats with both streams still open.
-  EventsServiceStats RunSlowBesideFast() {
+  // Returns the service's stats with both streams still open. Opens the
+  // service with small buffers and `recent_events` kept in memory.
+  EventsServiceStats RunSlowBesideFast(size_t recent_events) {
+    options_.stream_buffer_size = 8;
+    options_.page_size = 32;
+    options_.recent_events.max_events = recent_events;
+    Open();
     auto fast = Subscribe(SubscribeRequest());
     auto slow = Subscribe(SubscribeRequest(), /*paused=*/true);
     WaitLive(2);
@@ -586,31 +591,22 @@ TEST_F(EventsServiceTest, CatchUpToLiveSwitchHasNoGapsOrDuplicates) {
 }
 
 TEST_F(EventsServiceTest, SlowConsumerDoesNotDelayFastOneAndGetsEverything) {
-  options_.stream_buffer_size = 8;
-  options_.page_size = 32;
-  Open();
   // It fell behind the live buffer and caught up from memory.
-  EventsServiceStats stats = RunSlowBesideFast();
+  EventsServiceStats stats =
+      RunSlowBesideFast(RecentEvents::Options().max_events);
   EXPECT_GT(stats.overflows, 0u);
   EXPECT_GT(stats.pages_from_memory, 0u);
 }
 
 TEST_F(EventsServiceTest, SlowConsumerCatchesUpFromTheLogWithoutRecentEvents) {
-  options_.stream_buffer_size = 8;
-  options_.page_size = 32;
-  options_.recent_events.max_events = 0;
-  Open();
-  EventsServiceStats stats = RunSlowBesideFast();
+  EventsServiceStats stats = RunSlowBesideFast(/*recent_events=*/0);
   EXPECT_EQ(stats.pages_from_memory, 0u);
   EXPECT_GT(stats.pages_from_log, 1u);
 }
 
 TEST_F(EventsServiceTest, LaggingStreamPastRecentEventsReadsTheLog) {
-  options_.stream_buffer_size = 8;
-  options_.page_size = 32;
-  options_.recent_events.max_events = 16;  // far fewer than the lag
-  Open();
-  EventsServiceStats stats = RunSlowBesideFast();
+  // Far fewer than the lag.
+  EventsServiceStats stats = RunSlowBesideFast(/*recent_events=*/16);
   EXPECT_GT(stats.pages_from_log, 1u);
 }
 
