@@ -470,8 +470,7 @@ TEST_F(EventsServiceTest, InvalidRequestsAreInvalidArgument) {
       RawCall(grpc::GenericStub* stub, const std::string& bytes) {
         grpc::Slice slice(bytes);
         request_ = grpc::ByteBuffer(&slice, 1);
-        stub->PrepareBidiStreamingCall(&context_,
-                                       "/wagate.v1.Events/Subscribe",
+        stub->PrepareBidiStreamingCall(&context_, "/wagate.v1.Events/Subscribe",
                                        grpc::StubOptions(), this);
         StartWriteLast(&request_, grpc::WriteOptions());
         StartRead(&response_);
@@ -493,8 +492,9 @@ TEST_F(EventsServiceTest, InvalidRequestsAreInvalidArgument) {
       absl::Notification done_;
     };
     grpc::GenericStub stub(channel_);
-    // Field 1 (phone_number_ids) as a length-delimited field cut short.
-    RawCall call(&stub, std::string("\x0a\x10abc", 5));
+    // Field 1 (phone_number_ids): 16 bytes announced, 3 sent.
+    const std::string truncated = std::string("\x0a\x10") + "abc";
+    RawCall call(&stub, truncated);
     grpc::Status status = call.Wait();
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(),
