@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Plots from bench/results/*.json: latency CDF (send-rate, e2e), throughput
 # over time (send-rate, send-max, e2e, soak) and RSS over time (soak). The
-# data files (*.dat) are always written; the PNGs only where gnuplot is
-# installed (Debian: gnuplot-nox).
+# data files (*.dat) are always written; the PNGs need gnuplot, installed
+# here (Debian's gnuplot-nox) when missing and run as root with apt.
 #
 #   bash bench/plot.sh [results-dir]
 set -uo pipefail
@@ -26,6 +26,12 @@ for name in ["send-rate", "send-max", "webhook-max", "e2e", "e2e-10",
         for s, mb in enumerate(r.get("rss_series_mb", [])):
             f.write(f"{s} {mb}\n")
 PY
+if ! command -v gnuplot >/dev/null && [ "$(id -u)" = 0 ] &&
+   command -v apt-get >/dev/null; then
+  apt-get install -y -q gnuplot-nox >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 &&
+      apt-get install -y -q gnuplot-nox >/dev/null 2>&1; }
+fi
 if ! command -v gnuplot >/dev/null; then
   echo "plot.sh: gnuplot not installed; wrote $OUT/*.dat only"
   exit 0

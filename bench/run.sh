@@ -51,6 +51,9 @@ run send-max send-max --duration "$MAX" --ref_duration "$MAX" --peer
 run webhook-max webhook-max --duration "$MAX" --ref_duration "$MAX" --peer
 run e2e e2e --rate "$RATE" --duration "$E2E100" --subscribers 100
 run e2e-300x100 e2e --rate 300 --duration "$E2E100" --subscribers 100
+# How many subscribers 3,000 events/s reaches within the latency target.
+run e2e-1000x30 e2e --rate "$RATE" --duration "$E2E100" --subscribers 30
+run e2e-1000x50 e2e --rate "$RATE" --duration "$E2E100" --subscribers 50
 run e2e-10 e2e --rate "$RATE" --duration "$E2E" --subscribers 10
 # The Redis Streams backend beside SQLite (a private redis-server, fsync on
 # every write), same scenarios and references.
