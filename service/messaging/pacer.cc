@@ -9,6 +9,16 @@
 #include "boost/asio/steady_timer.hpp"
 
 namespace wagate::messaging {
+
+absl::string_view PacerRejectionReason(const absl::Status& status) {
+  if (absl::IsDeadlineExceeded(status)) return "deadline";
+  if (absl::IsUnavailable(status) &&
+      status.message() == kPacerShutdownMessage) {
+    return "shutdown";
+  }
+  return "gate_unavailable";
+}
+
 namespace {
 
 // Pair buckets untouched for this long are full again and can be forgotten.
@@ -103,8 +113,7 @@ void Pacer::Acquire(absl::string_view phone_number_id,
     absl::ReleasableMutexLock lock(&mu_);
     if (shut_down_) {
       lock.Release();
-      done(absl::UnavailableError("the gateway is shutting down"),
-           absl::ZeroDuration());
+      done(absl::UnavailableError(kPacerShutdownMessage), absl::ZeroDuration());
       return;
     }
     const absl::Time now = options_.clock();
@@ -192,9 +201,8 @@ void Pacer::Enqueue(const std::string& number_id, Waiter waiter) {
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) {
-      ready.emplace_back(
-          std::move(waiter.done),
-          absl::UnavailableError("the gateway is shutting down"));
+      ready.emplace_back(std::move(waiter.done),
+                         absl::UnavailableError(kPacerShutdownMessage));
     } else {
       Number& n = NumberLocked(number_id);
       n.queue.push_back(std::move(waiter));
@@ -379,7 +387,7 @@ void Pacer::OnShared(const std::string& number_id, const std::string& recipient,
     const absl::Time now = options_.clock();
     if (status.ok() && shut_down_) {
       release = true;
-      status = absl::UnavailableError("the gateway is shutting down");
+      status = absl::UnavailableError(kPacerShutdownMessage);
     }
     if (status.ok()) {
       if (options_.hold_until_finished) {
@@ -441,16 +449,14 @@ void Pacer::Shutdown() {
     shut_down_ = true;
     for (auto& [id, n] : numbers_) {
       for (Waiter& w : n.queue) {
-        ready.emplace_back(
-            std::move(w.done),
-            absl::UnavailableError("the gateway is shutting down"));
+        ready.emplace_back(std::move(w.done),
+                           absl::UnavailableError(kPacerShutdownMessage));
       }
       n.queue.clear();
     }
     for (auto& [id, number_and_waiter] : pair_waiters_) {
-      ready.emplace_back(
-          std::move(number_and_waiter.second.done),
-          absl::UnavailableError("the gateway is shutting down"));
+      ready.emplace_back(std::move(number_and_waiter.second.done),
+                         absl::UnavailableError(kPacerShutdownMessage));
     }
     pair_waiters_.clear();
   }

@@ -60,6 +60,16 @@
 
 namespace wagate::messaging {
 
+// The message of the UNAVAILABLE a pacer (and the shared gate) answers
+// waiting sends with when the gateway shuts down.
+inline constexpr char kPacerShutdownMessage[] = "the gateway is shutting down";
+
+// Why the pacer refused a send, for the wagate_pacer_rejections_total label:
+// "deadline" (no capacity before the send's deadline), "shutdown", or
+// "gate_unavailable" (the shared pacing gate on Redis could not be asked, so
+// the send was not made unpaced).
+absl::string_view PacerRejectionReason(const absl::Status& status);
+
 struct PacerStats {
   uint64_t granted = 0;         // all grants
   uint64_t granted_waited = 0;  // grants that had to wait

@@ -460,5 +460,19 @@ TEST_F(PacerTest, SharedGateIsASecondGateBehindTheLocalWindow) {
   EXPECT_EQ(outcomes_[2].status.code(), absl::StatusCode::kUnavailable);
 }
 
+TEST(PacerRejectionReasonTest, NamesEachRefusal) {
+  EXPECT_EQ(PacerRejectionReason(absl::DeadlineExceededError("no capacity")),
+            "deadline");
+  EXPECT_EQ(PacerRejectionReason(absl::UnavailableError(kPacerShutdownMessage)),
+            "shutdown");
+  // The shared gate on Redis could not be asked: not a shutdown.
+  EXPECT_EQ(PacerRejectionReason(absl::UnavailableError(
+                "shared pacing (Redis): connection refused")),
+            "gate_unavailable");
+  EXPECT_EQ(PacerRejectionReason(
+                absl::InternalError("shared pacing (Redis): unexpected reply")),
+            "gate_unavailable");
+}
+
 }  // namespace
 }  // namespace wagate::messaging

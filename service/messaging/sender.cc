@@ -574,8 +574,7 @@ void Sender::CountPacer(const absl::Status& s, absl::Duration waited) {
     options_.metrics->pacer_wait->ObserveDuration(waited);
   } else {
     options_.metrics->pacer_rejections
-        ->Get({s.code() == absl::StatusCode::kUnavailable ? "shutdown"
-                                                          : "deadline"})
+        ->Get({std::string(PacerRejectionReason(s))})
         ->Increment();
   }
 }

@@ -189,8 +189,7 @@ void RedisPacing::Acquire(absl::string_view phone_number_id,
       return;
     }
   }
-  done(absl::UnavailableError("the gateway is shutting down"),
-       absl::ZeroDuration(), "");
+  done(absl::UnavailableError(kPacerShutdownMessage), absl::ZeroDuration(), "");
 }
 
 void RedisPacing::Release(absl::string_view phone_number_id,
@@ -233,9 +232,8 @@ void RedisPacing::Run() ABSL_NO_THREAD_SAFETY_ANALYSIS {
         if (shut_down_) {
           ready.emplace_back(
               std::move(q->done),
-              std::make_tuple(
-                  absl::UnavailableError("the gateway is shutting down"),
-                  absl::ZeroDuration(), std::string()));
+              std::make_tuple(absl::UnavailableError(kPacerShutdownMessage),
+                              absl::ZeroDuration(), std::string()));
         } else if (could > q->deadline || q->deadline < now) {
           ++stats_.denied;
           ready.emplace_back(

@@ -23,7 +23,8 @@ GatewayMetrics::GatewayMetrics(Registry& r)
           PacerWaitBuckets())),
       pacer_rejections(r.AddCounterFamily(
           "wagate_pacer_rejections_total",
-          "Sends the pacer refused, by reason (deadline, shutdown).",
+          "Sends the pacer refused, by reason (deadline, shutdown, "
+          "gate_unavailable: the shared pacing gate could not be asked).",
           {"reason"})),
       send_stream_backlog(r.AddGauge(
           "wagate_send_stream_backlog",
@@ -64,6 +65,7 @@ GatewayMetrics::GatewayMetrics(Registry& r)
   // a missing series before the first rejection.
   pacer_rejections->Get({"deadline"});
   pacer_rejections->Get({"shutdown"});
+  pacer_rejections->Get({"gate_unavailable"});
 }
 
 GatewayMetrics& GatewayMetrics::Global() {
