@@ -25,10 +25,6 @@ constexpr absl::Duration kMinDeadlineMargin = absl::Milliseconds(20);
 constexpr absl::Duration kMaxDeadlineMargin = absl::Milliseconds(250);
 constexpr absl::Duration kMinHttpTimeout = absl::Milliseconds(5);
 
-// Operation labels (metrics); compared by address on the hot path.
-constexpr char kSendMessage[] = "send_message";
-constexpr char kMarkRead[] = "mark_read";
-
 absl::Duration HttpTimeout(absl::Duration left) {
   const absl::Duration margin =
       std::clamp(left / 10, kMinDeadlineMargin, kMaxDeadlineMargin);
@@ -129,12 +125,6 @@ Sender::Sender(boost::asio::io_context& io, http::Client& client,
   pacer_options.hold_until_finished = true;
   pacer_options.shared = options_.shared_pacing;
   pacer_ = Pacer::Create(io_.get_executor(), std::move(pacer_options));
-  if (options_.metrics != nullptr) {
-    send_message_duration_ =
-        options_.metrics->graph_request_duration->Get({"send_message"});
-    mark_read_duration_ =
-        options_.metrics->graph_request_duration->Get({"mark_read"});
-  }
 }
 
 Sender::~Sender() { pacer_->Shutdown(); }
@@ -230,39 +220,23 @@ double Sender::UnitRandom() {
 
 void Sender::Count(const std::string& phone_number_id, const char* result,
                    int code) {
-  metrics::Counter* counter = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = results_.find(ResultKeyView{phone_number_id, result, code});
-    if (it == results_.end()) {
-      ResultCount fresh;
-      if (options_.metrics != nullptr) {
-        const std::string code_text = absl::StrCat(code);
-        fresh.counter = options_.metrics->messages_sent->Get(
-            {phone_number_id, result, code_text});
-      }
-      it = results_
-               .emplace(ResultKey{phone_number_id, std::string(result), code},
-                        fresh)
-               .first;
-    }
-    ++it->second.count;
-    counter = it->second.counter;
+  if (options_.metrics != nullptr) {
+    const std::string code_text = absl::StrCat(code);
+    options_.metrics->messages_sent->Get({phone_number_id, result, code_text})
+        ->Increment();
   }
-  if (counter != nullptr) counter->Increment();
+  absl::MutexLock lock(&mu_);
+  ++results_[std::make_tuple(phone_number_id, std::string(result), code)];
 }
 
 SenderStats Sender::Stats() const {
   SenderStats s;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [key, value] : results_) {
-      s.results[std::make_tuple(key.phone_number_id, key.result, key.code)] =
-          value.count;
-    }
+    s.results = results_;
+    s.retries = retries_;
+    s.graph_requests = graph_requests_;
   }
-  s.retries = retries_.load(std::memory_order_relaxed);
-  s.graph_requests = graph_requests_.load(std::memory_order_relaxed);
   s.pacer = pacer_->Stats();
   return s;
 }
@@ -414,7 +388,7 @@ void Sender::SendValidated(v1::SendRequest request, std::string body,
                            std::string token, absl::Time deadline,
                            SendCallback done) {
   std::string phone = request.phone_number_id();
-  Post(kSendMessage, phone, RecipientKey(request), std::move(body),
+  Post("send_message", phone, RecipientKey(request), std::move(body),
        std::move(token), deadline,
        [this, phone, done = std::move(done)](Attempt a) {
          SendOutcome o;
@@ -477,7 +451,7 @@ void Sender::MarkRead(v1::MarkReadRequest request, absl::Time deadline,
   std::string phone = request.phone_number_id();
   // Read receipts count toward the number's throughput but have no pair
   // limit (empty recipient).
-  Post(kMarkRead, phone, "", graph::BuildMarkReadJson(request),
+  Post("mark_read", phone, "", graph::BuildMarkReadJson(request),
        std::move(account->access_token), deadline,
        [this, phone, done = std::move(done)](Attempt a) {
          MarkReadOutcome o;
@@ -551,21 +525,20 @@ void Sender::SendHttp(std::shared_ptr<Op> op) {
   req.headers.emplace_back("Content-Type", "application/json");
   req.body = op->body;
   req.timeout = HttpTimeout(op->deadline - absl::Now());
-  graph_requests_.fetch_add(1, std::memory_order_relaxed);
+  {
+    absl::MutexLock lock(&mu_);
+    ++graph_requests_;
+  }
   const absl::Time sent = absl::Now();
-  client_.Send(std::move(req), [this, op,
-                                sent](absl::StatusOr<http::ClientResponse> r) {
-    pacer_->Finished(op->phone_number_id);
-    if (options_.metrics != nullptr) {
-      metrics::Histogram* duration =
-          op->operation == kSendMessage ? send_message_duration_
-          : op->operation == kMarkRead
-              ? mark_read_duration_
-              : options_.metrics->graph_request_duration->Get({op->operation});
-      duration->ObserveDuration(absl::Now() - sent);
-    }
-    OnHttpDone(op, std::move(r));
-  });
+  client_.Send(
+      std::move(req), [this, op, sent](absl::StatusOr<http::ClientResponse> r) {
+        pacer_->Finished(op->phone_number_id);
+        if (options_.metrics != nullptr) {
+          options_.metrics->graph_request_duration->Get({op->operation})
+              ->ObserveDuration(absl::Now() - sent);
+        }
+        OnHttpDone(op, std::move(r));
+      });
 }
 
 void Sender::CountPacer(const absl::Status& s, absl::Duration waited) {
@@ -618,7 +591,10 @@ void Sender::RetryOrFail(std::shared_ptr<Op> op, v1::GraphError error,
     return;
   }
   ++op->retry;
-  retries_.fetch_add(1, std::memory_order_relaxed);
+  {
+    absl::MutexLock lock(&mu_);
+    ++retries_;
+  }
   log::Debug("messaging", "retrying Graph send",
              {{"phone_number_id", op->phone_number_id},
               {"graph_code", absl::StrCat(error.code())},

@@ -28,7 +28,6 @@
 #ifndef WAGATE_SERVICE_MESSAGING_SENDER_H_
 #define WAGATE_SERVICE_MESSAGING_SENDER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -40,8 +39,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
-#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "boost/asio/io_context.hpp"
@@ -186,59 +183,15 @@ class Sender {
   // Retry timers check it: they may fire after the Sender is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
-  // One result count per (number, result, Graph code), with its metrics
-  // child: looked up without building strings, so counting a send neither
-  // allocates nor walks the metrics family's label map.
-  struct ResultKey {
-    std::string phone_number_id;
-    std::string result;
-    int code = 0;
-  };
-  struct ResultKeyView {
-    absl::string_view phone_number_id;
-    absl::string_view result;
-    int code = 0;
-  };
-  struct ResultKeyHash {
-    using is_transparent = void;
-    size_t operator()(const ResultKeyView& k) const {
-      return absl::HashOf(k.phone_number_id, k.result, k.code);
-    }
-    size_t operator()(const ResultKey& k) const {
-      return (*this)(ResultKeyView{k.phone_number_id, k.result, k.code});
-    }
-  };
-  struct ResultKeyEq {
-    using is_transparent = void;
-    static ResultKeyView View(const ResultKey& k) {
-      return {k.phone_number_id, k.result, k.code};
-    }
-    static ResultKeyView View(const ResultKeyView& k) { return k; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      const ResultKeyView x = View(a), y = View(b);
-      return x.code == y.code && x.result == y.result &&
-             x.phone_number_id == y.phone_number_id;
-    }
-  };
-  struct ResultCount {
-    uint64_t count = 0;
-    metrics::Counter* counter = nullptr;  // null without metrics
-  };
-
   mutable absl::Mutex mu_;
   // Idempotency keys being sent by this process → repeats waiting on them.
   absl::flat_hash_map<std::string, std::vector<SendCallback>> in_flight_keys_
       ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<ResultKey, ResultCount, ResultKeyHash, ResultKeyEq>
-      results_ ABSL_GUARDED_BY(mu_);
-  std::atomic<uint64_t> retries_{0};
-  std::atomic<uint64_t> graph_requests_{0};
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> results_
+      ABSL_GUARDED_BY(mu_);
+  uint64_t retries_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t graph_requests_ ABSL_GUARDED_BY(mu_) = 0;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
-  // graph_request_duration children of the two operations (null without
-  // metrics), fetched once instead of per request.
-  metrics::Histogram* send_message_duration_ = nullptr;
-  metrics::Histogram* mark_read_duration_ = nullptr;
 };
 
 // The pacing key of a recipient: the digits of a phone number (so "+1 650…"
