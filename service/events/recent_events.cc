@@ -52,11 +52,11 @@ void RecentEvents::Append(const std::vector<EventRecord>& records,
   for (size_t i = 0; i < records.size(); ++i) {
     const EventRecord& record = records[i];
     Entry entry;
-    entry.meta.id = record.id;
+    // What filters look at, and the cursor; not the payload (`event` holds
+    // it encoded) nor the id.
     entry.meta.kind = record.kind;
     entry.meta.phone_number_id = record.phone_number_id;
     entry.meta.waba_id = record.waba_id;
-    entry.meta.received_at = record.received_at;
     entry.meta.cursor = record.cursor;
     entry.event = (*parsed)[i];
     entry.bytes = record.payload.size() + kEntryOverhead;

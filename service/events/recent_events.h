@@ -86,7 +86,7 @@ class RecentEvents {
 
  private:
   struct Entry {
-    EventRecord meta;  // filter fields and cursor; no payload
+    EventRecord meta;  // kind, numbers, cursor: what filters read
     EventPtr event;
     size_t bytes = 0;
   };
