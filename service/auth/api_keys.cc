@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -31,6 +32,45 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// Client names namespace consumer groups ("<name>/<group>") and appear in
+// logs and metric labels: a `/` would let two clients share a group.
+constexpr size_t kMaxClientNameLength = 64;
+
+absl::Status ValidateClientName(absl::string_view name,
+                                absl::string_view where) {
+  if (name.size() > kMaxClientNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ".name: at most ", kMaxClientNameLength, " characters"));
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-' && c != '@') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".name: \"", absl::CHexEscape(name),
+          "\" may contain only letters, digits, '.', '_', '-' and '@' (no "
+          "'/': it separates the client from its consumer groups)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Graph object ids (phone numbers, WABAs) are digits.
+absl::Status ValidateIds(const google::protobuf::RepeatedPtrField<std::string>&
+                             ids,
+                         absl::string_view where) {
+  for (int i = 0; i < ids.size(); ++i) {
+    const std::string& id = ids[i];
+    bool digits = !id.empty() && id.size() <= 32;
+    for (char c : id) digits = digits && absl::ascii_isdigit(c);
+    if (!digits) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "[", i, "]: \"", absl::CHexEscape(id),
+                       "\" is not a Graph id (digits only)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 bool KnownService(absl::string_view name) {
@@ -162,6 +202,10 @@ absl::StatusOr<std::shared_ptr<const ApiKeys>> ApiKeys::Create(
     if (client.name().empty()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ".name: required"));
     }
+    if (absl::Status name = ValidateClientName(client.name(), where);
+        !name.ok()) {
+      return name;
+    }
     if (!names.insert(client.name()).second) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ".name: \"", client.name(), "\" is used twice"));
@@ -197,6 +241,16 @@ absl::StatusOr<std::shared_ptr<const ApiKeys>> ApiKeys::Create(
                          "\" (full names, e.g. wagate.v1.Messaging)"));
       }
       scope->services.insert(service);
+    }
+    if (absl::Status ids = ValidateIds(client.phone_number_ids(),
+                                       absl::StrCat(where, ".phone_number_ids"));
+        !ids.ok()) {
+      return ids;
+    }
+    if (absl::Status ids =
+            ValidateIds(client.waba_ids(), absl::StrCat(where, ".waba_ids"));
+        !ids.ok()) {
+      return ids;
     }
     scope->phone_number_ids.insert(client.phone_number_ids().begin(),
                                    client.phone_number_ids().end());

@@ -219,6 +219,29 @@ TEST(ApiKeysTest, CreateRefusesBadClients) {
         b->set_api_key_sha256(Sha256Hex("ka"));
       },
       "clients[1].api_key_sha256");
+  // A '/' would let client "a" join client "a/b"'s consumer groups
+  // ("a/b/g" is both "a" + "b/g" and "a/b" + "g").
+  check([](auto& c) { c.mutable_clients(0)->set_name("a/b"); },
+        "clients[0].name");
+  check([](auto& c) { c.mutable_clients(0)->set_name("crm bot"); },
+        "clients[0].name");
+  check([](auto& c) { c.mutable_clients(0)->set_name(std::string(65, 'x')); },
+        "clients[0].name: at most 64");
+  check([](auto& c) { c.mutable_clients(0)->add_phone_number_ids("12/34"); },
+        "clients[0].phone_number_ids[0]");
+  check([](auto& c) { c.mutable_clients(0)->add_waba_ids("me"); },
+        "clients[0].waba_ids[0]");
+}
+
+TEST(ApiKeysTest, ClientNamesMayUseTheSafeCharacters) {
+  config::v1::Config config;
+  auto* a = config.add_clients();
+  a->set_name("crm.prod_eu-1@team");
+  a->set_api_key_sha256(Sha256Hex("ka"));
+  absl::StatusOr<config::Accounts> accounts =
+      config::Accounts::Create(config, FakeEnv({}));
+  ASSERT_TRUE(accounts.ok());
+  EXPECT_TRUE(ApiKeys::Create(config, *accounts).ok());
 }
 
 TEST(ApiKeysTest, UppercaseHexDigestIsAccepted) {
