@@ -389,13 +389,13 @@ size_t Utf8Length(absl::string_view text) {
 
 absl::Status RequireId(absl::string_view value, absl::string_view field) {
   if (value.empty()) return Invalid(field, "required");
-  if (value.size() > 128) return Invalid(field, "at most 128 characters");
+  // Meta issues template, media, phone-number and WABA ids as digits. The id
+  // becomes a path segment: anything else ("..", "me", "1/messages") could
+  // reach another Graph object than the one named.
+  if (value.size() > 32) return Invalid(field, "at most 32 digits");
   for (char c : value) {
-    if (c == '/' || c == '?' || c == '#' || c == '%' ||
-        absl::ascii_isspace(static_cast<unsigned char>(c)) ||
-        absl::ascii_iscntrl(static_cast<unsigned char>(c))) {
-      // It becomes a path segment: no way to reach another Graph object.
-      return Invalid(field, "must be a Graph object id");
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      return Invalid(field, "must be a numeric Graph object id (digits only)");
     }
   }
   return absl::OkStatus();

@@ -78,6 +78,8 @@ absl::StatusOr<MediaKind> MediaKindFor(absl::string_view mime_type);
 absl::Status ValidateUploadMetadata(const v1::UploadMediaMetadata& metadata);
 
 // Shared checks.
+// A Graph object id (template, media, phone number, WABA): 1-32 digits;
+// INVALID_ARGUMENT naming `field` otherwise.
 absl::Status RequireId(absl::string_view value, absl::string_view field);
 absl::Status ValidatePageSize(int32_t page_size);
 // Code points in UTF-8 `text` (bytes that do not start one are skipped).

@@ -285,6 +285,23 @@ TEST(ValidationTest, UpdateTemplate) {
               HasSubstr("message_send_ttl_seconds"));
 }
 
+TEST(ValidationTest, GraphIdsAreDigitsOnly) {
+  EXPECT_TRUE(RequireId("106540352242922", "media_id").ok());
+  for (const char* bad : {"..", "me", "1/messages", "12?x=1", "1 2", "١٢",
+                          "wamid.X", "%31"}) {
+    absl::Status s = RequireId(bad, "media_id");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("media_id")) << bad;
+  }
+  EXPECT_THAT(std::string(RequireId(std::string(33, '1'), "waba_id").message()),
+              HasSubstr("waba_id: at most 32 digits"));
+  v1::UpdateTemplateRequest r;
+  r.set_template_id("..");
+  r.set_category(v1::TEMPLATE_CATEGORY_MARKETING);
+  EXPECT_THAT(std::string(ValidateUpdateTemplate(r).message()),
+              HasSubstr("template_id"));
+}
+
 TEST(ValidationTest, DeleteAndListTemplates) {
   v1::DeleteTemplateRequest d;
   d.set_waba_id("1");
