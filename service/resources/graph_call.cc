@@ -1,6 +1,7 @@
 #include "service/resources/graph_call.h"
 
 #include <chrono>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -93,6 +94,37 @@ grpc::ServerUnaryReactor* UnaryGraphRpc(
         absl::Status s = on_ok(result.body);
         return s.ok() ? grpc::Status::OK : LocalError(s);
       });
+}
+
+grpc::ServerUnaryReactor* UnaryGraphRpcIf(
+    graph::GraphClient& graph, grpc::CallbackServerContext* context,
+    absl::FunctionRef<absl::StatusOr<graph::GraphCall>()> prepare,
+    Precondition precondition, BodyHandler on_ok) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<graph::GraphCall> prepared = prepare();
+  if (!prepared.ok()) {
+    reactor->Finish(LocalError(prepared.status()));
+    return reactor;
+  }
+  prepared->deadline = DeadlineOf(*context);
+  auto call = std::make_shared<graph::GraphCall>(*std::move(prepared));
+  const graph::GraphCall& checked = *call;
+  precondition(checked, [&graph, reactor, call, on_ok = std::move(on_ok)](
+                            grpc::Status allowed) {
+    if (!allowed.ok()) {
+      reactor->Finish(allowed);
+      return;
+    }
+    graph.Call(std::move(*call), [reactor, on_ok](graph::GraphResult result) {
+      if (!result.ok()) {
+        reactor->Finish(result.status);
+        return;
+      }
+      absl::Status s = on_ok(result.body);
+      reactor->Finish(s.ok() ? grpc::Status::OK : LocalError(s));
+    });
+  });
+  return reactor;
 }
 
 absl::Status ParseSuccessInto(const std::string& body, bool* success) {

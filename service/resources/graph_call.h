@@ -83,6 +83,18 @@ grpc::ServerUnaryReactor* UnaryGraphRpc(
     absl::FunctionRef<absl::StatusOr<graph::GraphCall>()> prepare,
     BodyHandler on_ok);
 
+// Checked after `prepare` and before the call goes out: answers OK to let
+// it go, or the status that finishes the RPC instead. It may call Graph
+// itself (e.g. TemplateOwners::Verify); `done` runs once, on any thread.
+using Precondition = std::function<void(
+    const graph::GraphCall& call, std::function<void(grpc::Status)> done)>;
+
+// As UnaryGraphRpc, with `precondition` between prepare and the call.
+grpc::ServerUnaryReactor* UnaryGraphRpcIf(
+    graph::GraphClient& graph, grpc::CallbackServerContext* context,
+    absl::FunctionRef<absl::StatusOr<graph::GraphCall>()> prepare,
+    Precondition precondition, BodyHandler on_ok);
+
 // The RPC's status from the whole Graph result.
 using ResultHandler = std::function<grpc::Status(graph::GraphResult result)>;
 

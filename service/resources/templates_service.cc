@@ -14,7 +14,36 @@ namespace wagate::resources {
 TemplatesService::TemplatesService(graph::GraphClient& graph,
                                    const config::Accounts& accounts,
                                    Options options)
-    : graph_(graph), accounts_(accounts), options_(options) {}
+    : graph_(graph),
+      accounts_(accounts),
+      options_(options),
+      owners_(options_.owners != nullptr
+                  ? options_.owners
+                  : std::make_shared<TemplateOwners>()) {}
+
+namespace {
+
+// The precondition of an RPC naming (waba_id, template_id): the template
+// must belong to the WABA. Without a waba_id (single account, unrestricted
+// caller: the decorator requires it of restricted ones) there is nothing to
+// check against.
+Precondition OwnedBy(graph::GraphClient& graph,
+                     std::shared_ptr<TemplateOwners> owners,
+                     std::string waba_id, std::string template_id) {
+  return [&graph, owners = std::move(owners), waba_id = std::move(waba_id),
+          template_id = std::move(template_id)](
+             const graph::GraphCall& call,
+             std::function<void(grpc::Status)> done) {
+    if (waba_id.empty() || template_id.empty()) {
+      done(grpc::Status::OK);
+      return;
+    }
+    owners->Verify(graph, call.access_token, waba_id, template_id,
+                   call.deadline, std::move(done));
+  };
+}
+
+}  // namespace
 
 grpc::ServerUnaryReactor* TemplatesService::ListTemplates(
     grpc::CallbackServerContext* context,
@@ -46,13 +75,22 @@ grpc::ServerUnaryReactor* TemplatesService::ListTemplates(
         AddPaging(request->page_size(), request->page_token(), &call.query);
         return call;
       },
-      PageInto(response, response->mutable_templates(), &ParseTemplate));
+      Json([response, owners = owners_,
+            waba_id = request->waba_id()](graph::JsonObject root) {
+        for (graph::JsonObject item : root.GetArray("data")) {
+          v1::Template* t = response->add_templates();
+          *t = ParseTemplate(item);
+          owners->Learn(t->id(), waba_id);
+        }
+        SetPageTokens(root, response);
+        return absl::OkStatus();
+      }));
 }
 
 grpc::ServerUnaryReactor* TemplatesService::GetTemplate(
     grpc::CallbackServerContext* context, const v1::GetTemplateRequest* request,
     v1::GetTemplateResponse* response) {
-  return UnaryGraphRpc(
+  return UnaryGraphRpcIf(
       graph_, context,
       [&]() -> absl::StatusOr<graph::GraphCall> {
         RETURN_IF_ERROR(RequireId(request->template_id(), "template_id"));
@@ -66,6 +104,7 @@ grpc::ServerUnaryReactor* TemplatesService::GetTemplate(
         call.query.emplace_back("fields", kTemplateFields);
         return call;
       },
+      OwnedBy(graph_, owners_, request->waba_id(), request->template_id()),
       Json([response](graph::JsonObject root) {
         *response->mutable_template_() = ParseTemplate(root);
         return absl::OkStatus();
@@ -88,12 +127,14 @@ grpc::ServerUnaryReactor* TemplatesService::CreateTemplate(
         call.body = CreateTemplateJson(*request);
         return call;
       },
-      Json([response](graph::JsonObject root) {
+      Json([response, owners = owners_,
+            waba_id = request->waba_id()](graph::JsonObject root) {
         response->set_id(root.GetString("id"));
         if (response->id().empty()) {
           return absl::InternalError(
               "Graph answered the template creation without an id");
         }
+        owners->Learn(response->id(), waba_id);
         response->set_status(root.GetString("status"));
         response->set_category(root.GetString("category"));
         return absl::OkStatus();
@@ -104,7 +145,7 @@ grpc::ServerUnaryReactor* TemplatesService::UpdateTemplate(
     grpc::CallbackServerContext* context,
     const v1::UpdateTemplateRequest* request,
     v1::UpdateTemplateResponse* response) {
-  return UnaryGraphRpc(
+  return UnaryGraphRpcIf(
       graph_, context,
       [&]() -> absl::StatusOr<graph::GraphCall> {
         RETURN_IF_ERROR(ValidateUpdateTemplate(*request));
@@ -115,6 +156,7 @@ grpc::ServerUnaryReactor* TemplatesService::UpdateTemplate(
         call.body = UpdateTemplateJson(*request);
         return call;
       },
+      OwnedBy(graph_, owners_, request->waba_id(), request->template_id()),
       SuccessInto(response));
 }
 
@@ -122,7 +164,7 @@ grpc::ServerUnaryReactor* TemplatesService::DeleteTemplate(
     grpc::CallbackServerContext* context,
     const v1::DeleteTemplateRequest* request,
     v1::DeleteTemplateResponse* response) {
-  return UnaryGraphRpc(
+  return UnaryGraphRpcIf(
       graph_, context,
       [&]() -> absl::StatusOr<graph::GraphCall> {
         RETURN_IF_ERROR(ValidateDeleteTemplate(*request));
@@ -137,7 +179,13 @@ grpc::ServerUnaryReactor* TemplatesService::DeleteTemplate(
         }
         return call;
       },
-      SuccessInto(response));
+      OwnedBy(graph_, owners_, request->waba_id(), request->template_id()),
+      [response, owners = owners_,
+       template_id = request->template_id()](const std::string& body) {
+        absl::Status s = SuccessInto(response)(body);
+        if (s.ok() && response->success()) owners->Forget(template_id);
+        return s;
+      });
 }
 
 }  // namespace wagate::resources

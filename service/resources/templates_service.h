@@ -3,21 +3,33 @@
 // refused before any HTTP call), makes one Graph call and answers with the
 // typed result or the mapped Graph error. No thread blocks per call.
 //
+// A template_id given with a waba_id (Get, Update, Delete) must be a
+// template of that WABA (TemplateOwners): PERMISSION_DENIED otherwise,
+// before anything is read or changed. List and Create answers teach the
+// owners what they list or create.
+//
 //   resources::TemplatesService templates(graph_client, accounts, {});
 //   builder.RegisterService(&templates);
 #ifndef WAGATE_SERVICE_RESOURCES_TEMPLATES_SERVICE_H_
 #define WAGATE_SERVICE_RESOURCES_TEMPLATES_SERVICE_H_
 
+#include <memory>
+
 #include "grpcpp/grpcpp.h"
 #include "service/config/accounts.h"
 #include "service/graph/graph_client.h"
+#include "service/resources/template_owners.h"
 #include "wagate/v1/templates.grpc.pb.h"
 
 namespace wagate::resources {
 
 class TemplatesService final : public wagate::v1::Templates::CallbackService {
  public:
-  struct Options {};
+  struct Options {
+    // Shared with the gateway, which also feeds it template webhooks. Null:
+    // the service keeps its own.
+    std::shared_ptr<TemplateOwners> owners;
+  };
 
   // `graph` and `accounts` must outlive the service.
   TemplatesService(graph::GraphClient& graph, const config::Accounts& accounts,
@@ -48,6 +60,7 @@ class TemplatesService final : public wagate::v1::Templates::CallbackService {
   graph::GraphClient& graph_;
   const config::Accounts& accounts_;
   const Options options_;
+  const std::shared_ptr<TemplateOwners> owners_;
 };
 
 }  // namespace wagate::resources

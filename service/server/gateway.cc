@@ -33,6 +33,7 @@
 #include "service/resources/accounts_service.h"
 #include "service/resources/media_service.h"
 #include "service/resources/phone_numbers_service.h"
+#include "service/resources/template_owners.h"
 #include "service/resources/templates_service.h"
 #include "service/server/access_log.h"
 #include "service/server/reflection_service.h"
@@ -143,6 +144,20 @@ class Gateway::Impl {
             const std::vector<events::EventRecord>& records) {
           upgrades->OnStored(records);
         });
+    // Template webhooks say which WABA each template belongs to (the
+    // Templates service checks template_id against waba_id).
+    template_owners_ = std::make_shared<resources::TemplateOwners>();
+    template_listener_ = store_->AddListener(
+        [owners = template_owners_](
+            const std::vector<events::EventRecord>& records) {
+          for (const events::EventRecord& record : records) {
+            if (!absl::StartsWith(record.kind, "template_")) continue;
+            v1::Event event;
+            if (event.ParseFromString(record.payload)) {
+              owners->LearnFromEvent(event);
+            }
+          }
+        });
 
     RETURN_IF_ERROR(StartHttp());
     RETURN_IF_ERROR(StartGrpc());
@@ -199,6 +214,7 @@ class Gateway::Impl {
     }
     if (store_ != nullptr && throughput_upgrades_ != nullptr) {
       store_->RemoveListener(upgrades_listener_);
+      store_->RemoveListener(template_listener_);
     }
     if (sender_ != nullptr) sender_->Shutdown();
     work_.reset();
@@ -391,15 +407,17 @@ class Gateway::Impl {
         metrics::MakeGrpcMetricsInterceptorFactory(metrics_->grpc_requests));
     interceptors.push_back(MakeAccessLogInterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
+    resources::TemplatesService::Options templates_options;
+    templates_options.owners = template_owners_;
     services_.push_back(std::make_unique<auth::AuthorizedTemplates>(
-        api_keys_,
-        std::make_unique<resources::TemplatesService>(
-            *graph_, *accounts_, resources::TemplatesService::Options{})));
+        api_keys_, std::make_unique<resources::TemplatesService>(
+                       *graph_, *accounts_, templates_options)));
     services_.push_back(std::make_unique<auth::AuthorizedPhoneNumbers>(
         api_keys_,
         std::make_unique<resources::PhoneNumbersService>(
             *graph_, *accounts_, resources::PhoneNumbersService::Options{})));
     resources::MediaService::Options media_options;
+    media_options.graph_base_url = options_.graph_base_url;
     if (api_keys_->enabled()) {
       media_options.upload_check = auth::MakePhoneNumberCheck(api_keys_);
     }
@@ -449,6 +467,8 @@ class Gateway::Impl {
   std::unique_ptr<graph::GraphClient> graph_;
   std::unique_ptr<ThroughputUpgrades> throughput_upgrades_;
   events::Store::ListenerId upgrades_listener_ = 0;
+  std::shared_ptr<resources::TemplateOwners> template_owners_;
+  events::Store::ListenerId template_listener_ = 0;
   std::unique_ptr<http::Server> http_;
   std::unique_ptr<webhook::Ingress> ingress_;
   std::vector<std::unique_ptr<grpc::Service>> services_;

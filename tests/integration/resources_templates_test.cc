@@ -425,6 +425,158 @@ TEST(ResourcesTemplatesTest, RequestsReachGraphExactly) {
               ElementsAre(Pair("name", "n"), Pair("hsm_id", "77")));
 }
 
+// A template id of one WABA named with another WABA's id is refused before
+// anything is read or changed: one token may reach both (issue 14).
+TEST(ResourcesTemplatesTest, TemplateOfAnotherWabaIsRefusedBeforeActing) {
+  ResourcesHarness h({.target = Target::kFake});
+  // Template 555 is "promo", but the WABA's templates named "promo" are
+  // 556 and 557: 555 belongs elsewhere.
+  h.fake().Answer("GET", "/v24.0/555", 200, R"({"id":"555","name":"promo"})");
+  h.fake().Answer("GET", absl::StrCat("/v24.0/", kWaba, "/message_templates"),
+                  200, R"({"data":[{"id":"556","name":"promo"},
+                                   {"id":"557","name":"promo"}]})");
+  auto stub = v1::Templates::NewStub(h.channel());
+  auto expect_denied = [](const grpc::Status& s) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("template_id 555"));
+    EXPECT_THAT(s.error_message(), HasSubstr(kWaba));
+  };
+  {
+    grpc::ClientContext c;
+    v1::GetTemplateRequest r;
+    r.set_waba_id(kWaba);
+    r.set_template_id("555");
+    v1::GetTemplateResponse out;
+    expect_denied(stub->GetTemplate(&c, r, &out));
+    EXPECT_FALSE(out.has_template_());
+  }
+  {
+    grpc::ClientContext c;
+    v1::UpdateTemplateRequest r;
+    r.set_waba_id(kWaba);
+    r.set_template_id("555");
+    r.set_category(v1::TEMPLATE_CATEGORY_MARKETING);
+    v1::UpdateTemplateResponse out;
+    expect_denied(stub->UpdateTemplate(&c, r, &out));
+  }
+  {
+    grpc::ClientContext c;
+    v1::DeleteTemplateRequest r;
+    r.set_waba_id(kWaba);
+    r.set_name("promo");
+    r.set_template_id("555");
+    v1::DeleteTemplateResponse out;
+    expect_denied(stub->DeleteTemplate(&c, r, &out));
+  }
+  // Only the two verification reads (the template's name, then the WABA's
+  // templates of that name) ever went out: no full read, no POST, no
+  // DELETE.
+  for (const http::Request& r : h.fake().requests()) {
+    EXPECT_EQ(r.method, "GET") << r.path;
+    if (r.path == "/v24.0/555") {
+      EXPECT_THAT(r.query, ElementsAre(Pair("fields", "id,name")));
+    } else {
+      EXPECT_THAT(r.query, ElementsAre(Pair("name", "promo"),
+                                       Pair("fields", "id,name"),
+                                       Pair("limit", "100")));
+    }
+  }
+}
+
+TEST(ResourcesTemplatesTest, TemplateOfTheWabaIsVerifiedOnceThenRemembered) {
+  ResourcesHarness h({.target = Target::kFake});
+  const std::string list_path =
+      absl::StrCat("/v24.0/", kWaba, "/message_templates");
+  h.fake().Answer("GET", "/v24.0/556", 200, R"({"id":"556","name":"promo"})");
+  h.fake().Answer("GET", list_path, 200,
+                  R"({"data":[{"id":"557","name":"promo"},
+                              {"id":"556","name":"promo"}]})");
+  h.fake().Answer("POST", "/v24.0/556", 200, R"({"success":true})");
+  auto stub = v1::Templates::NewStub(h.channel());
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext c;
+    v1::UpdateTemplateRequest r;
+    r.set_waba_id(kWaba);
+    r.set_template_id("556");
+    r.set_category(v1::TEMPLATE_CATEGORY_MARKETING);
+    v1::UpdateTemplateResponse out;
+    grpc::Status s = stub->UpdateTemplate(&c, r, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_TRUE(out.success());
+  }
+  int name_reads = 0, list_reads = 0, updates = 0;
+  for (const http::Request& r : h.fake().requests()) {
+    if (r.method == "GET" && r.path == "/v24.0/556") ++name_reads;
+    if (r.method == "GET" && r.path == list_path) ++list_reads;
+    if (r.method == "POST" && r.path == "/v24.0/556") ++updates;
+  }
+  EXPECT_EQ(name_reads, 1);  // verified once...
+  EXPECT_EQ(list_reads, 1);
+  EXPECT_EQ(updates, 2);  // ...then remembered
+}
+
+TEST(ResourcesTemplatesTest, ListedAndCreatedTemplatesNeedNoVerification) {
+  ResourcesHarness h({.target = Target::kFake});
+  const std::string list_path =
+      absl::StrCat("/v24.0/", kWaba, "/message_templates");
+  h.fake().Answer("GET", list_path, 200,
+                  R"({"data":[{"id":"61","name":"a","status":"APPROVED"}]})");
+  h.fake().Answer("POST", list_path, 200,
+                  R"({"id":"62","status":"PENDING","category":"UTILITY"})");
+  h.fake().Answer("GET", "/v24.0/61", 200, R"({"id":"61","name":"a"})");
+  h.fake().Answer("GET", "/v24.0/62", 200, R"({"id":"62","name":"n"})");
+  auto stub = v1::Templates::NewStub(h.channel());
+  {
+    grpc::ClientContext c;
+    v1::ListTemplatesRequest r;
+    r.set_waba_id(kWaba);
+    v1::ListTemplatesResponse out;
+    ASSERT_TRUE(stub->ListTemplates(&c, r, &out).ok());
+  }
+  {
+    grpc::ClientContext c;
+    v1::CreateTemplateResponse out;
+    ASSERT_TRUE(stub->CreateTemplate(&c, NewTemplate("n"), &out).ok());
+  }
+  for (const char* id : {"61", "62"}) {
+    grpc::ClientContext c;
+    v1::GetTemplateRequest r;
+    r.set_waba_id(kWaba);
+    r.set_template_id(id);
+    v1::GetTemplateResponse out;
+    ASSERT_TRUE(stub->GetTemplate(&c, r, &out).ok()) << id;
+  }
+  std::vector<http::Request> requests = h.fake().requests();
+  ASSERT_EQ(requests.size(), 4u);  // list, create, two full reads
+  for (int i : {2, 3}) {
+    EXPECT_THAT(requests[i].query,
+                ElementsAre(Pair("fields", kTemplateFields)));
+  }
+}
+
+// The emulator's template, named with a WABA the emulator does not hold
+// (one token, single account): Graph cannot show it belongs there.
+TEST(ResourcesTemplatesTest, EmulatorTemplateUnderAnotherWabaIsRefused) {
+  ResourcesHarness h;
+  auto stub = v1::Templates::NewStub(h.channel());
+  grpc::ClientContext c;
+  v1::GetTemplateRequest r;
+  r.set_waba_id("222222");
+  r.set_template_id("1234567890123456");  // the emulator's hello_world
+  v1::GetTemplateResponse out;
+  grpc::Status s = stub->GetTemplate(&c, r, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << s.error_message();
+  EXPECT_FALSE(out.has_template_());
+  // Under its own WABA it is served.
+  grpc::ClientContext c2;
+  r.set_waba_id(kWaba);
+  s = stub->GetTemplate(&c2, r, &out);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(out.template_().name(), "hello_world");
+}
+
 TEST(ResourcesTemplatesTest, InvalidRequestsNeverReachGraph) {
   ResourcesHarness h({.target = Target::kFake});
   auto stub = v1::Templates::NewStub(h.channel());
