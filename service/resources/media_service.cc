@@ -17,6 +17,7 @@
 #include "service/graph/graph_response.h"
 #include "service/resources/graph_call.h"
 #include "service/resources/graph_json.h"
+#include "service/resources/media_url.h"
 #include "service/resources/validation.h"
 
 namespace wagate::resources {
@@ -185,11 +186,12 @@ class MediaService::UploadReactor
       buffered_ += chunk.size();
       if (!chunk.empty()) pieces_.push_back(std::move(chunk));
       service_->NoteUploadBuffered(buffered_);
-      read_more = buffered_ < service_->options_.upload_buffer_bytes;
-      reading_ = read_more;
+      read_more = buffered_ < service_->options_.upload_buffer_bytes &&
+                  BeginReadLocked();
+      if (!read_more) reading_ = false;
     }
     control_->Resume();
-    if (read_more) StartRead(&request_);
+    if (read_more) StartReadNow();
   }
 
   void OnCancel() override {
@@ -255,6 +257,7 @@ class MediaService::UploadReactor
       return Source(buf, max);
     };
     call.control = control_;
+    bool read;
     {
       absl::MutexLock lock(&mu_);
       started_ = true;
@@ -264,12 +267,13 @@ class MediaService::UploadReactor
       preamble_ = std::move(preamble);
       epilogue_ = std::move(epilogue);
       ++refs_;  // held by the HTTP request
-      reading_ = true;
+      request_.Clear();
+      read = BeginReadLocked();  // not after OnCancel finished the call
+      if (!read) reading_ = false;
     }
-    request_.Clear();
     // Read on before sending: a request failing at once finishes the call,
     // and no read should start after that.
-    StartRead(&request_);
+    if (read) StartReadNow();
     service_->graph_.Call(std::move(call), [this](graph::GraphResult r) {
       OnHttpDone(std::move(r));
     });
@@ -304,10 +308,9 @@ class MediaService::UploadReactor
           }
         }
         buffered_ -= n;
-        if (!reading_ && !eof_ && !finished_ &&
+        if (!reading_ && !eof_ &&
             buffered_ < service_->options_.upload_buffer_bytes / 2) {
-          reading_ = true;
-          read_more = true;
+          read_more = BeginReadLocked();
         }
         if (n == 0) {
           if (!eof_) {
@@ -323,8 +326,30 @@ class MediaService::UploadReactor
         offset_ += n;
       }
     }
-    if (read_more) StartRead(&request_);
+    if (read_more) StartReadNow();
     return n;
+  }
+
+  // A read may start (marked under the lock, started after unlocking) only
+  // while the call is not finished; Finish waits for a read being started
+  // (FinishOnce), so no read ever starts after Finish.
+  bool BeginReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return false;
+    reading_ = true;
+    ++starting_reads_;
+    return true;
+  }
+
+  void StartReadNow() {
+    StartRead(&request_);
+    grpc::Status deferred;
+    {
+      absl::MutexLock lock(&mu_);
+      if (--starting_reads_ > 0 || !finish_deferred_) return;
+      finish_deferred_ = false;
+      deferred = std::move(deferred_status_);
+    }
+    Finish(deferred);
   }
 
   // The client half-closed (or the call died).
@@ -388,6 +413,12 @@ class MediaService::UploadReactor
       absl::MutexLock lock(&mu_);
       if (finished_) return;
       finished_ = true;
+      if (starting_reads_ > 0) {
+        // StartReadNow finishes once its StartRead has been called.
+        finish_deferred_ = true;
+        deferred_status_ = status;
+        return;
+      }
     }
     Finish(status);
   }
@@ -418,7 +449,10 @@ class MediaService::UploadReactor
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool eof_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // FinishOnce ran
+  int starting_reads_ ABSL_GUARDED_BY(mu_) = 0;  // marked, StartRead pending
+  bool finish_deferred_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status deferred_status_ ABSL_GUARDED_BY(mu_);
   int64_t limit_ ABSL_GUARDED_BY(mu_) = 0;
   std::string kind_ ABSL_GUARDED_BY(mu_);
   int64_t declared_ ABSL_GUARDED_BY(mu_) = 0;
@@ -532,6 +566,12 @@ class MediaService::DownloadReactor
     if (metadata.url().empty()) {
       EndTransfer(LocalError(absl::InternalError(
           "Graph answered the media lookup without a download URL")));
+      return;
+    }
+    if (absl::Status where = CheckMediaDownloadUrl(
+            metadata.url(), service_->options_.graph_base_url);
+        !where.ok()) {
+      EndTransfer(LocalError(where));
       return;
     }
     graph::GraphCall call = NewCall("GET", "", "download_media", token_);

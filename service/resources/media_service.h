@@ -14,7 +14,9 @@
 //    chunks with one write in flight; curl is paused while the bytes not yet
 //    written reach the bound. The SHA-256 (and size) Meta reported is
 //    checked at the end: a mismatch finishes with DATA_LOSS (discard what
-//    was received).
+//    was received). The token goes only to https on Meta's media hosts or
+//    to the Graph base URL's origin (media_url.h): another URL in Graph's
+//    answer finishes with FAILED_PRECONDITION, nothing fetched.
 //  - GetMedia, DeleteMedia: one Graph call each.
 //
 // Every exchange, transfers included, goes through GraphClient: one error
@@ -74,6 +76,9 @@ class MediaService final : public wagate::v1::Media::CallbackService {
     std::function<absl::Status(grpc::CallbackServerContext*,
                                const std::string& phone_number_id)>
         upload_check;
+    // The Graph base URL ("--graph_base_url"): besides https on Meta's
+    // media hosts, the only origin a download URL may name (media_url.h).
+    std::string graph_base_url = "https://graph.facebook.com";
   };
 
   // `graph` and `accounts` must outlive the service.

@@ -192,6 +192,7 @@ class ResourcesHarness {
         *graph_, *accounts_, PhoneNumbersService::Options{});
     account_service_ = std::make_unique<AccountsService>(
         *graph_, *accounts_, AccountsService::Options{});
+    options.media.graph_base_url = base_url;  // the download URLs' origin
     media_ = std::make_unique<MediaService>(*graph_, *accounts_, options.media);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),

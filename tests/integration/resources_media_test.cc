@@ -312,6 +312,57 @@ TEST(ResourcesMediaTest, ExpiredDownloadUrlIsNotFound) {
   EXPECT_TRUE(graph::GraphErrorFromGrpcStatus(down.status).has_value());
 }
 
+// The bearer token goes only to https on Meta's media hosts (or the Graph
+// base URL's origin): a download URL elsewhere in Graph's answer is not
+// fetched at all (issue 14).
+TEST(ResourcesMediaTest, DownloadUrlOffMetasHostsIsNotFetched) {
+  ResourcesHarness h({.target = Target::kFake});
+  for (const char* url : {"https://evil.example/files/774",
+                          "http://lookaside.fbsbx.com/whatsapp_business/x"}) {
+    SCOPED_TRACE(url);
+    h.fake().Answer("GET", "/v24.0/774", 200,
+                    absl::StrCat(R"({"url":")", url,
+                                 R"(","mime_type":"image/png",)",
+                                 R"("sha256":"00","file_size":"1",)",
+                                 R"("id":"774"})"));
+    auto stub = v1::Media::NewStub(h.channel());
+    const size_t before = h.fake().requests().size();
+    DownloadResult down = Download(stub.get(), "774");
+    EXPECT_EQ(down.status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << down.status.error_message();
+    EXPECT_THAT(down.status.error_message(), HasSubstr("access token"));
+    EXPECT_TRUE(down.data.empty());
+    // Only the metadata lookup reached anything.
+    EXPECT_EQ(h.fake().requests().size(), before + 1);
+    EXPECT_TRUE(graph::GraphErrorFromGrpcStatus(down.status).has_value());
+  }
+}
+
+// Graph refusing an upload while the client still streams: the call ends
+// once with Graph's error, and no read is started after Finish (a read
+// decided under the lock and started after it used to race the finish).
+TEST(ResourcesMediaTest, UploadRefusedMidStreamFinishesOnceWithTheError) {
+  ResourcesHarness h({.target = Target::kFake,
+                      .media = {.upload_buffer_bytes = 32 << 10}});
+  h.fake().Answer("POST", absl::StrCat("/v24.0/", kPhone, "/media"), 400,
+                  R"({"error":{"message":"Unsupported","code":131053,
+                      "fbtrace_id":"M"}})");
+  auto stub = v1::Media::NewStub(h.channel());
+  const std::string data = Pattern(1 << 20, 11);
+  for (int i = 0; i < 20; ++i) {
+    UploadResult r =
+        Upload(stub.get(), Metadata("video/mp4"), data, /*chunk=*/8 << 10);
+    ASSERT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << i << ": " << r.status.error_message();
+  }
+  // Every reactor is released (OnDone and the HTTP request both ended).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (h.media().stats().transfers_running > 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(h.media().stats().transfers_running, 0u);
+}
+
 TEST(ResourcesMediaTest, UploadLimitsAreCheckedBeforeAndWhileStreaming) {
   HarnessOptions o;
   o.target = Target::kFake;
