@@ -60,7 +60,9 @@ absl::Status Authorize(const ApiKeys& keys,
   return absl::OkStatus();
 }
 
-enum class Id { kNone, kPhoneNumber, kPhoneNumberIfSet, kWaba };
+// kPhoneNumber and kWaba: the id must be in scope; empty is in scope only
+// for a client allowed every number.
+enum class Id { kNone, kPhoneNumber, kWaba };
 
 absl::Status AuthorizeId(const ApiKeys& keys,
                          grpc::CallbackServerContext* context,
@@ -71,10 +73,6 @@ absl::Status AuthorizeId(const ApiKeys& keys,
   if (!status.ok()) return status;
   switch (kind) {
     case Id::kNone:
-      break;
-    case Id::kPhoneNumberIfSet:
-      if (id.empty()) break;
-      status = principal.CheckPhoneNumber(id);
       break;
     case Id::kPhoneNumber:
       status = principal.CheckPhoneNumber(id);
@@ -291,17 +289,20 @@ grpc::ServerReadReactor<v1::UploadMediaRequest>* AuthorizedMedia::UploadMedia(
   return inner_->UploadMedia(context, response);
 }
 
-WAGATE_AUTH_UNARY(AuthorizedMedia, kMediaService, GetMedia,
-                  Id::kPhoneNumberIfSet, phone_number_id)
+// Media ids name no number: a restricted client must say which of its
+// numbers the media belongs to, and the Media service passes it to Graph,
+// which refuses media of another number.
+WAGATE_AUTH_UNARY(AuthorizedMedia, kMediaService, GetMedia, Id::kPhoneNumber,
+                  phone_number_id)
 WAGATE_AUTH_UNARY(AuthorizedMedia, kMediaService, DeleteMedia,
-                  Id::kPhoneNumberIfSet, phone_number_id)
+                  Id::kPhoneNumber, phone_number_id)
 
 grpc::ServerWriteReactor<v1::DownloadMediaResponse>*
 AuthorizedMedia::DownloadMedia(grpc::CallbackServerContext* context,
                                const v1::DownloadMediaRequest* request) {
   absl::Status status =
       AuthorizeId(*keys_, context, kMediaService, "DownloadMedia",
-                  Id::kPhoneNumberIfSet, request->phone_number_id());
+                  Id::kPhoneNumber, request->phone_number_id());
   if (!status.ok()) {
     return new RejectWriter<v1::DownloadMediaResponse>(ToGrpcStatus(status));
   }

@@ -10,11 +10,13 @@
 //       keys, std::make_unique<messaging::MessagingService>(...)));
 //
 // Scope rules beyond "the request's id must be in scope":
-//  - GetMedia / DownloadMedia / DeleteMedia without phone_number_id need the
-//    Media service only: media ids are not scoped (Graph does not say which
-//    number owns one). UploadMedia's phone_number_id arrives in the first
-//    stream message, after the decorator has run; the Media service checks
-//    it through a PhoneNumberCheck (see below) when given one.
+//  - GetMedia / DownloadMedia / DeleteMedia: a client restricted to some
+//    numbers must name one of them in phone_number_id (Graph does not say
+//    which number owns a media id; the Media service passes the number to
+//    Graph, which refuses another number's media). UploadMedia's
+//    phone_number_id arrives in the first stream message, after the
+//    decorator has run; the Media service checks it through a
+//    PhoneNumberCheck (see below) when given one.
 //  - SendStream items are checked one by one inside the Messaging service
 //    through SendStreamItemCheck: an out-of-scope item gets a
 //    PERMISSION_DENIED result, the others proceed.
@@ -27,9 +29,9 @@
 //  - Consumer groups are per client: with authentication on, Subscribe and
 //    Ack use the group "<client name>/<group>", so one client can neither
 //    join nor acknowledge another client's group.
-//  - UpdateTemplate / GetTemplate are scoped by their waba_id (required for
-//    a restricted client); the template id itself is not checked against
-//    the WABA.
+//  - Templates RPCs are scoped by their waba_id (required for a restricted
+//    client); the Templates service then checks that a template_id belongs
+//    to that WABA (resources/template_owners.h).
 #ifndef WAGATE_SERVICE_AUTH_AUTHORIZED_SERVICES_H_
 #define WAGATE_SERVICE_AUTH_AUTHORIZED_SERVICES_H_
 
