@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -18,7 +19,12 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "absl/synchronization/notification.h"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
 #include "service/auth/api_keys.h"
+#include "service/common/hmac.h"
+#include "service/http/client.h"
 #include "service/config/config.h"
 #include "service/server/gateway.h"
 #include "service/server/sandbox.h"
@@ -47,8 +53,8 @@ enum class Key { kNone, kBad, kOutOfScope, kGood };
 class AuthMatrixTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string http_address =
-        absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
+    http_address_ = absl::StrCat("127.0.0.1:", testing::FreeLoopbackPort());
+    const std::string& http_address = http_address_;
     absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
         Sandbox::Start(http_address);
     ASSERT_TRUE(sandbox.ok()) << sandbox.status();
@@ -97,9 +103,15 @@ class AuthMatrixTest : public ::testing::Test {
     channel_ =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", gateway_->grpc_port()),
                             grpc::InsecureChannelCredentials());
+    client_thread_ = std::thread([this] { client_io_.run(); });
+    sandbox_client_ = std::make_unique<http::Client>(client_io_);
   }
 
   void TearDown() override {
+    sandbox_client_.reset();
+    client_guard_.reset();
+    client_io_.stop();
+    if (client_thread_.joinable()) client_thread_.join();
     if (gateway_) gateway_->Shutdown();
   }
 
@@ -130,6 +142,28 @@ class AuthMatrixTest : public ::testing::Test {
                           std::chrono::seconds(15));
     context->AddMetadata("authorization", "Bearer " + key);
     return context;
+  }
+
+  // A webhook POST as Meta sends it, signed with the sandbox's app secret;
+  // the HTTP status.
+  int PostWebhook(const std::string& body) {
+    http::ClientRequest request;
+    request.method = "POST";
+    request.url = absl::StrCat("http://", http_address_, "/webhook");
+    request.body = body;
+    request.headers = {{"Content-Type", "application/json"},
+                       {"X-Hub-Signature-256",
+                        common::SignatureHeader(Sandbox::kAppSecret, body)}};
+    request.timeout = absl::Seconds(10);
+    absl::Notification done;
+    int status = 0;
+    sandbox_client_->Send(std::move(request),
+                          [&](absl::StatusOr<http::ClientResponse> response) {
+                            if (response.ok()) status = response->status;
+                            done.Notify();
+                          });
+    done.WaitForNotification();
+    return status;
   }
 
   v1::SendRequest TextTo(const std::string& number) {
@@ -171,7 +205,7 @@ class AuthMatrixTest : public ::testing::Test {
     UNARY(e, Ack, request.set_group("g"))
     UNARY(t, ListTemplates, request.set_waba_id(waba))
     UNARY(t, GetTemplate, request.set_waba_id(waba);
-          request.set_template_id("1"))
+          request.set_template_id("1234567890123456"))  // hello_world
     UNARY(t, CreateTemplate, request.set_waba_id(waba); request.set_name("t"))
     UNARY(t, UpdateTemplate, request.set_waba_id(waba);
           request.set_template_id("1"))
@@ -184,9 +218,9 @@ class AuthMatrixTest : public ::testing::Test {
     UNARY(p, VerifyCode, request.set_phone_number_id(pn))
     UNARY(p, GetBusinessProfile, request.set_phone_number_id(pn))
     UNARY(p, UpdateBusinessProfile, request.set_phone_number_id(pn))
-    UNARY(md, GetMedia, request.set_media_id("m1");
+    UNARY(md, GetMedia, request.set_media_id("1");
           request.set_phone_number_id(pn))
-    UNARY(md, DeleteMedia, request.set_media_id("m1");
+    UNARY(md, DeleteMedia, request.set_media_id("1");
           request.set_phone_number_id(pn))
     UNARY(a, SubscribeApp, request.set_waba_id(waba))
     UNARY(a, UnsubscribeApp, request.set_waba_id(waba))
@@ -223,7 +257,7 @@ class AuthMatrixTest : public ::testing::Test {
     rpcs["DownloadMedia"] = [this, md, pn](Key key) {
       auto context = Context(key);
       v1::DownloadMediaRequest request;
-      request.set_media_id("m1");
+      request.set_media_id("1");
       request.set_phone_number_id(pn);
       auto reader = md->DownloadMedia(context.get(), request);
       v1::DownloadMediaResponse response;
@@ -247,6 +281,12 @@ class AuthMatrixTest : public ::testing::Test {
     return rpcs;
   }
 
+  std::string http_address_;
+  boost::asio::io_context client_io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      client_guard_{client_io_.get_executor()};
+  std::thread client_thread_;
+  std::unique_ptr<http::Client> sandbox_client_;
   std::unique_ptr<Sandbox> sandbox_;
   std::unique_ptr<Gateway> gateway_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -364,6 +404,151 @@ TEST_F(AuthMatrixTest, SubscribeDeliversOnlyTheCallersNumbers) {
   std::vector<v1::Event> other =
       ReadEvents(*events, kKeyB, 1, absl::Seconds(2));
   EXPECT_TRUE(other.empty()) << other[0].DebugString();
+}
+
+// Object ids (issue 14): a key whose waba_id / phone_number_id are in scope
+// but whose template or media id names an object of another WABA or number
+// gets nothing of it, and changes nothing.
+TEST_F(AuthMatrixTest, ObjectIdsOfAnotherScopeAreRefused) {
+  constexpr char kHelloWorld[] = "1234567890123456";  // WABA A's template
+  auto templates = v1::Templates::NewStub(channel_);
+  auto media = v1::Media::NewStub(channel_);
+
+  // A's media, uploaded through the gateway with A's key.
+  std::string media_id;
+  {
+    auto context = ContextWith(kKeyA);
+    v1::UploadMediaResponse uploaded;
+    auto writer = media->UploadMedia(context.get(), &uploaded);
+    v1::UploadMediaRequest request;
+    request.mutable_metadata()->set_phone_number_id(number_a_);
+    request.mutable_metadata()->set_mime_type("image/png");
+    ASSERT_TRUE(writer->Write(request));
+    request.Clear();
+    request.set_chunk("png-bytes");
+    ASSERT_TRUE(writer->Write(request));
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    media_id = uploaded.media_id();
+  }
+
+  // Templates: B names its own WABA with A's template id.
+  {
+    v1::GetTemplateRequest get;
+    get.set_waba_id(kWabaB);
+    get.set_template_id(kHelloWorld);
+    v1::GetTemplateResponse got;
+    grpc::Status status =
+        templates->GetTemplate(ContextWith(kKeyB).get(), get, &got);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+    EXPECT_FALSE(got.has_template_());
+
+    v1::UpdateTemplateRequest update;
+    update.set_waba_id(kWabaB);
+    update.set_template_id(kHelloWorld);
+    update.set_message_send_ttl_seconds(3600);
+    v1::UpdateTemplateResponse updated;
+    status = templates->UpdateTemplate(ContextWith(kKeyB).get(), update,
+                                       &updated);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+
+    v1::DeleteTemplateRequest del;
+    del.set_waba_id(kWabaB);
+    del.set_name("hello_world");
+    del.set_template_id(kHelloWorld);
+    v1::DeleteTemplateResponse deleted;
+    status = templates->DeleteTemplate(ContextWith(kKeyB).get(), del, &deleted);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+
+    // A still has it, unchanged.
+    get.set_waba_id(waba_a_);
+    status = templates->GetTemplate(ContextWith(kKeyA).get(), get, &got);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(got.template_().name(), "hello_world");
+    EXPECT_EQ(got.template_().message_send_ttl_seconds(), 0);
+  }
+
+  // Media: B names its own number with A's media id; Graph refuses it.
+  {
+    v1::GetMediaRequest get;
+    get.set_phone_number_id(kNumberB);
+    get.set_media_id(media_id);
+    v1::GetMediaResponse got;
+    grpc::Status status = media->GetMedia(ContextWith(kKeyB).get(), get, &got);
+    EXPECT_FALSE(status.ok());
+    EXPECT_TRUE(got.url().empty());
+
+    v1::DownloadMediaRequest download;
+    download.set_phone_number_id(kNumberB);
+    download.set_media_id(media_id);
+    auto context = ContextWith(kKeyB);
+    auto reader = media->DownloadMedia(context.get(), download);
+    v1::DownloadMediaResponse chunk;
+    std::string bytes;
+    while (reader->Read(&chunk)) bytes += chunk.chunk();
+    EXPECT_FALSE(reader->Finish().ok());
+    EXPECT_TRUE(bytes.empty());
+
+    v1::DeleteMediaRequest del;
+    del.set_phone_number_id(kNumberB);
+    del.set_media_id(media_id);
+    v1::DeleteMediaResponse deleted;
+    EXPECT_FALSE(media->DeleteMedia(ContextWith(kKeyB).get(), del, &deleted)
+                     .ok());
+
+    // Without a number, a restricted key is refused before Graph.
+    get.clear_phone_number_id();
+    status = media->GetMedia(ContextWith(kKeyB).get(), get, &got);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("phone_number_id"));
+    status = media->GetMedia(ContextWith(kKeyA).get(), get, &got);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+
+    // A still has its media.
+    get.set_phone_number_id(number_a_);
+    status = media->GetMedia(ContextWith(kKeyA).get(), get, &got);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(got.id(), media_id);
+  }
+}
+
+// Which WABA a template belongs to is also learned from Meta's signed
+// template webhooks (entry.id): here one says WABA B holds the emulator's
+// template, which the Graph check alone would refuse (the emulator does
+// not know WABA B).
+TEST_F(AuthMatrixTest, TemplateWebhooksTeachWhichWabaATemplateBelongsTo) {
+  constexpr char kHelloWorld[] = "1234567890123456";
+  auto templates = v1::Templates::NewStub(channel_);
+  v1::GetTemplateRequest get;
+  get.set_waba_id(kWabaB);
+  get.set_template_id(kHelloWorld);
+  v1::GetTemplateResponse got;
+  grpc::Status status =
+      templates->GetTemplate(ContextWith(kKeyB).get(), get, &got);
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  const std::string body = absl::StrCat(
+      R"({"object":"whatsapp_business_account","entry":[{"id":")", kWabaB,
+      R"(","time":1750000000,"changes":[{"field":"message_template_status_update",)"
+      R"("value":{"event":"APPROVED","message_template_id":)",
+      kHelloWorld,
+      R"(,"message_template_name":"hello_world","message_template_language":"en_US","reason":"NONE"}}]}]})");
+  ASSERT_EQ(PostWebhook(body), 200);
+  // The store listener learns as the event commits.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  do {
+    status = templates->GetTemplate(ContextWith(kKeyB).get(), get, &got);
+    if (status.ok()) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  } while (absl::Now() < give_up);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(got.template_().name(), "hello_world");
 }
 
 TEST_F(AuthMatrixTest, HealthNeedsNoKey) {
