@@ -254,7 +254,7 @@ bool State::AcceptMessage(absl::string_view phone_number_id,
       return false;
     }
   }
-  auto fail = [&](GraphError e) {
+  auto fail = [&](GraphError e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     ++errors_by_code_[e.code];
     *error = std::move(e);
     return false;

@@ -82,7 +82,9 @@ class WebhookReceiver {
   std::vector<ReceivedWebhook> WaitFor(
       size_t n, absl::Duration timeout = absl::Seconds(5)) {
     absl::MutexLock lock(&mu_);
-    auto enough = [&] { return received_.size() >= n; };
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return received_.size() >= n;
+    };
     mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
     return received_;
   }
