@@ -44,6 +44,8 @@ namespace {
 
 // limits.subscribers_per_key when unset (config.proto).
 constexpr int kDefaultSubscribersPerKey = 100;
+// limits.http_max_connections_per_ip when unset (config.proto).
+constexpr int kDefaultHttpMaxConnectionsPerIp = 256;
 
 }  // namespace
 
@@ -250,6 +252,10 @@ class Gateway::Impl {
     if (limits.http_max_connections() > 0) {
       http_options.max_connections = limits.http_max_connections();
     }
+    http_options.max_connections_per_ip =
+        limits.http_max_connections_per_ip() > 0
+            ? limits.http_max_connections_per_ip()
+            : kDefaultHttpMaxConnectionsPerIp;
     if (limits.has_http_header_timeout()) {
       http_options.header_timeout =
           absl::Seconds(limits.http_header_timeout().seconds());
