@@ -76,6 +76,26 @@ class Gateway::Impl {
       log::Info("auth", "client API keys required",
                 {{"clients", std::to_string(options_.config.clients_size())}});
     }
+    // Bearer keys over plaintext gRPC to another host can be read off the
+    // network: only when the operator says TLS is terminated elsewhere.
+    if (api_keys_->enabled() &&
+        options_.config.tls().grpc().cert_file().empty() &&
+        !auth::IsLoopbackAddress(options_.grpc_address)) {
+      if (!options_.allow_insecure_grpc) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--grpc_address ", options_.grpc_address,
+            " is not a loopback address and tls.grpc is not configured: "
+            "client API keys would cross the network in plaintext. Set "
+            "tls.grpc (cert_file, key_file) in the config, listen on "
+            "127.0.0.1, [::1] or localhost, or pass --allow_insecure_grpc "
+            "if a proxy or mesh terminates TLS in front of wagate"));
+      }
+      log::Warning("auth",
+                   "INSECURE: client API keys accepted over plaintext gRPC on "
+                   "a non-loopback address (--allow_insecure_grpc); anyone on "
+                   "the network path can read them",
+                   {{"grpc_address", options_.grpc_address}});
+    }
 
     events::StoreOptions store_options;
     if (options_.config.has_retention()) {
@@ -147,12 +167,17 @@ class Gateway::Impl {
         });
 
     RETURN_IF_ERROR(StartHttp());
+    RETURN_IF_ERROR(StartAdmin());
     RETURN_IF_ERROR(StartGrpc());
     log::Info("gateway", "serving",
               {{"grpc_address", HostOf(options_.grpc_address) + ":" +
                                     std::to_string(grpc_port_)},
                {"http_address", HostOf(options_.http_address) + ":" +
                                     std::to_string(http_->port())},
+               {"admin_address", admin_ == nullptr
+                                     ? std::string()
+                                     : HostOf(options_.admin_address) + ":" +
+                                           std::to_string(admin_->port())},
                {"graph_base_url", options_.graph_base_url},
                {"graph_api_version", options_.graph_api_version},
                {"store", options_.store}});
@@ -165,6 +190,7 @@ class Gateway::Impl {
     log::Info("gateway", "shutting down",
               {{"grace", absl::FormatDuration(options_.shutdown_grace)}});
     if (http_ != nullptr) http_->Stop();
+    if (admin_ != nullptr) admin_->Stop();
     // Open Subscribe streams would otherwise hold the gRPC shutdown for the
     // whole grace period: end them first (clients resume from their cursor).
     if (events_ != nullptr) {
@@ -215,12 +241,14 @@ class Gateway::Impl {
     graph_http_.reset();
     ingress_.reset();
     http_.reset();
+    admin_.reset();
     store_.reset();
     log::Info("gateway", "stopped");
   }
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_ != nullptr ? http_->port() : 0; }
+  int admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
 
   std::vector<TlsReload> ReloadTls() {
     std::vector<TlsReload> results;
@@ -270,7 +298,19 @@ class Gateway::Impl {
     http_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
       done(http::TextResponse(200, "ok\n"));
     });
-    metrics::RegisterMetricsRoute(*http_, metrics::Registry::Global());
+    // The webhook listener faces Meta, often the internet: metrics there
+    // only while it is loopback (the local `curl 127.0.0.1:8080/metrics`).
+    if (auth::IsLoopbackAddress(options_.http_address)) {
+      metrics::RegisterMetricsRoute(*http_, metrics::Registry::Global());
+    } else {
+      log::Info("gateway",
+                "/metrics is not served on --http_address (not loopback)",
+                {{"http_address", options_.http_address},
+                 {"metrics_address",
+                  options_.admin_address.empty()
+                      ? std::string("none (--admin_address is empty)")
+                      : options_.admin_address}});
+    }
     RETURN_IF_ERROR(RegisterWebhook(http_options.max_body_bytes));
     absl::Status listening = http_->Listen(options_.http_address);
     // TLS file errors name their config key already.
@@ -280,6 +320,33 @@ class Gateway::Impl {
     if (!listening.ok()) {
       return absl::Status(listening.code(), absl::StrCat("--http_address: ",
                                                          listening.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  // /metrics and /healthz for operators and scrapers, apart from the
+  // webhook listener. Plaintext: keep it on loopback or a private network.
+  absl::Status StartAdmin() {
+    if (options_.admin_address.empty()) return absl::OkStatus();
+    http::ServerOptions admin_options;
+    // A scraper or two and health checks; requests have no bodies.
+    admin_options.max_connections = 64;
+    admin_options.max_body_bytes = 64 << 10;
+    admin_ = std::make_unique<http::Server>(io_, admin_options);
+    admin_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
+      done(http::TextResponse(200, "ok\n"));
+    });
+    metrics::RegisterMetricsRoute(*admin_, metrics::Registry::Global());
+    absl::Status listening = admin_->Listen(options_.admin_address);
+    if (!listening.ok()) {
+      return absl::Status(listening.code(), absl::StrCat("--admin_address: ",
+                                                         listening.message()));
+    }
+    if (!auth::IsLoopbackAddress(options_.admin_address)) {
+      log::Warning("gateway",
+                   "--admin_address is not loopback: /metrics is served "
+                   "without authentication to whoever can reach it",
+                   {{"admin_address", options_.admin_address}});
     }
     return absl::OkStatus();
   }
@@ -456,6 +523,7 @@ class Gateway::Impl {
   std::unique_ptr<ThroughputUpgrades> throughput_upgrades_;
   events::Store::ListenerId upgrades_listener_ = 0;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::Server> admin_;
   std::unique_ptr<webhook::Ingress> ingress_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   events::EventsService* events_ = nullptr;  // owned by its decorator
@@ -483,6 +551,7 @@ Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gateway::~Gateway() = default;
 int Gateway::grpc_port() const { return impl_->grpc_port(); }
 int Gateway::http_port() const { return impl_->http_port(); }
+int Gateway::admin_port() const { return impl_->admin_port(); }
 void Gateway::Shutdown() { impl_->Shutdown(); }
 std::vector<TlsReload> Gateway::ReloadTls() { return impl_->ReloadTls(); }
 
