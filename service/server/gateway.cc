@@ -460,9 +460,19 @@ class Gateway::Impl {
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
-    interceptors.push_back(
-        metrics::MakeGrpcMetricsInterceptorFactory(metrics_->grpc_requests));
-    interceptors.push_back(MakeAccessLogInterceptorFactory());
+    // Metrics and the access log name only the methods served here: any
+    // other path a caller sends is "unknown".
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<const metrics::KnownGrpcMethods> known,
+        metrics::KnownGrpcMethods::FromServices(
+            {"wagate.v1.Messaging", "wagate.v1.Events", "wagate.v1.Templates",
+             "wagate.v1.PhoneNumbers", "wagate.v1.Media", "wagate.v1.Accounts",
+             "grpc.reflection.v1alpha.ServerReflection"},
+            // gRPC's built-in health service (not generated code here).
+            {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}));
+    interceptors.push_back(metrics::MakeGrpcMetricsInterceptorFactory(
+        metrics_->grpc_requests, known));
+    interceptors.push_back(MakeAccessLogInterceptorFactory(known));
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
     services_.push_back(std::make_unique<auth::AuthorizedTemplates>(
         api_keys_,

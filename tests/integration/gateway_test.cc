@@ -253,6 +253,61 @@ TEST_F(GatewayTest, CallsAreLoggedWithARequestIdEchoedToTheCaller) {
   log::SetSinkForTesting(nullptr);
 }
 
+TEST_F(GatewayTest, UnregisteredMethodsAreCountedAndLoggedAsUnknown) {
+  LogCapture logs;
+  metrics::CounterFamily* requests =
+      metrics::GatewayMetrics::Global().grpc_requests;
+  metrics::Counter* unknown =
+      requests->Get({"unknown", "unknown", "UNIMPLEMENTED"});
+  const uint64_t unknown_before = unknown->Value();
+  metrics::Counter* registered = requests->Get(
+      {"wagate.v1.Templates", "ListTemplates", "INVALID_ARGUMENT"});
+  const uint64_t registered_before = registered->Value();
+
+  grpc::GenericStub generic(channel_);
+  for (const std::string method :
+       {"/wagate.v1.Templates/NoSuchMethodQx7", "/evil.Random/PathQx7"}) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    grpc::Slice empty(std::string{});  // an empty message
+    grpc::ByteBuffer request(&empty, 1);
+    grpc::ByteBuffer response;
+    std::promise<grpc::Status> done;
+    generic.UnaryCall(&context, method, grpc::StubOptions(), &request,
+                      &response,
+                      [&done](grpc::Status s) { done.set_value(s); });
+    EXPECT_EQ(done.get_future().get().error_code(),
+              grpc::StatusCode::UNIMPLEMENTED)
+        << method;
+  }
+  // A registered method keeps its own labels.
+  {
+    auto stub = v1::Templates::NewStub(channel_);
+    grpc::ClientContext context;
+    v1::ListTemplatesResponse response;
+    stub->ListTemplates(&context, v1::ListTemplatesRequest(), &response);
+  }
+  // Counted as the server side of each call ends: wait for it.
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while ((unknown->Value() < unknown_before + 2 ||
+          registered->Value() < registered_before + 1 ||
+          logs.Find({"/wagate.v1.Templates/ListTemplates"}).empty()) &&
+         absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(unknown->Value(), unknown_before + 2);
+  EXPECT_EQ(registered->Value(), registered_before + 1);
+  EXPECT_THAT(metrics::Registry::Global().Render(), Not(HasSubstr("Qx7")));
+  EXPECT_FALSE(
+      logs.Find({"\"method\":\"unknown\"", "\"code\":\"UNIMPLEMENTED\""})
+          .empty())
+      << logs.All();
+  EXPECT_THAT(logs.All(), Not(HasSubstr("Qx7")));
+  EXPECT_FALSE(logs.Find({"/wagate.v1.Templates/ListTemplates"}).empty())
+      << logs.All();
+}
+
 TEST_F(GatewayTest, HealthIsServing) {
   auto stub = grpc::health::v1::Health::NewStub(channel_);
   for (const char* service : {"", "wagate.v1.Messaging", "wagate.v1.Events"}) {
