@@ -1,6 +1,10 @@
 # wagate: multi-stage build on Debian 12.
 #   docker build -t wagate .
-#   docker run -p 50051:50051 -p 8080:8080 -e WAGATE_ACCESS_TOKEN=... wagate
+#   docker run -p 50051:50051 -p 8080:8080 -p 127.0.0.1:9464:9464 \
+#     -e WAGATE_ACCESS_TOKEN=... wagate
+# 8080 (webhooks) faces Meta and does not serve /metrics on 0.0.0.0; the admin
+# listener (9464: /metrics, /healthz) listens on the container's interfaces so
+# a scraper on its network reaches it: publish it only towards Prometheus.
 FROM debian:12 AS build
 WORKDIR /src
 COPY scripts/setup scripts/setup
@@ -23,7 +27,8 @@ USER wagate
 WORKDIR /var/lib/wagate
 ENV WAGATE_GRPC_ADDRESS=0.0.0.0:50051 \
     WAGATE_HTTP_ADDRESS=0.0.0.0:8080 \
+    WAGATE_ADMIN_ADDRESS=0.0.0.0:9464 \
     WAGATE_STORE=sqlite:/var/lib/wagate/data/wagate.db
-EXPOSE 50051 8080
+EXPOSE 50051 8080 9464
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
 ENTRYPOINT ["/usr/local/bin/wagate"]

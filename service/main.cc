@@ -28,7 +28,14 @@
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051",
           "Where the gRPC API listens (host:port; port 0 picks a free one).");
 ABSL_FLAG(std::string, http_address, "127.0.0.1:8080",
-          "Where webhooks, /metrics and /healthz are served (host:port).");
+          "Where webhooks and /healthz are served (host:port); /metrics too "
+          "while this is a loopback address.");
+ABSL_FLAG(std::string, admin_address, "127.0.0.1:9464",
+          "Where /metrics and /healthz are served for operators, in "
+          "plaintext (host:port; empty: no admin listener).");
+ABSL_FLAG(bool, allow_insecure_grpc, false,
+          "Accept client API keys over plaintext gRPC on a non-loopback "
+          "--grpc_address (TLS terminated by a proxy or mesh in front).");
 ABSL_FLAG(std::string, graph_base_url, "https://graph.facebook.com",
           "Base URL of the Graph API.");
 ABSL_FLAG(std::string, graph_api_version, "v24.0", "Graph API version.");
@@ -68,9 +75,9 @@ int main(int argc, char** argv) {
       "come only from the environment (WAGATE_ACCESS_TOKEN, WAGATE_APP_SECRET, "
       "WAGATE_VERIFY_TOKEN) or the variables the config file names.");
   absl::Status env = wagate::config::ApplyFlagEnvironment(
-      {"grpc_address", "http_address", "graph_base_url", "graph_api_version",
-       "store", "config", "sandbox", "log_level", "shutdown_grace",
-       "io_threads"});
+      {"grpc_address", "http_address", "admin_address", "allow_insecure_grpc",
+       "graph_base_url", "graph_api_version", "store", "config", "sandbox",
+       "log_level", "shutdown_grace", "io_threads"});
   if (!env.ok()) return Fail("bad environment", env);
   absl::ParseCommandLine(argc, argv);
 
@@ -85,6 +92,8 @@ int main(int argc, char** argv) {
   wagate::server::GatewayOptions options;
   options.grpc_address = absl::GetFlag(FLAGS_grpc_address);
   options.http_address = absl::GetFlag(FLAGS_http_address);
+  options.admin_address = absl::GetFlag(FLAGS_admin_address);
+  options.allow_insecure_grpc = absl::GetFlag(FLAGS_allow_insecure_grpc);
   options.graph_base_url = absl::GetFlag(FLAGS_graph_base_url);
   options.graph_api_version = absl::GetFlag(FLAGS_graph_api_version);
   options.store = absl::GetFlag(FLAGS_store);
@@ -112,6 +121,11 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<wagate::server::Sandbox> sandbox;
   if (absl::GetFlag(FLAGS_sandbox)) {
+    absl::Status local = wagate::server::Sandbox::CheckLoopbackOnly(
+        {{"--grpc_address", options.grpc_address},
+         {"--http_address", options.http_address},
+         {"--admin_address", options.admin_address}});
+    if (!local.ok()) return Fail("cannot start the sandbox", local);
     absl::StatusOr<std::unique_ptr<wagate::server::Sandbox>> started =
         wagate::server::Sandbox::Start(options.http_address);
     if (!started.ok())

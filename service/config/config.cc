@@ -138,7 +138,8 @@ absl::Status ValidateConfig(const v1::Config& config) {
       limits.grpc_max_concurrent_streams() < 0 ||
       limits.send_stream_backlog() < 0 || limits.subscribers_per_key() < 0 ||
       limits.http_max_body_bytes() < 0 || limits.http_max_header_bytes() < 0 ||
-      limits.http_max_connections() < 0 || limits.event_queue() < 0) {
+      limits.http_max_connections() < 0 || limits.event_queue() < 0 ||
+      limits.http_max_connections_per_ip() < 0) {
     return KeyError("limits", "limits must not be negative (0 = default)");
   }
   const v1::Tls& tls = config.tls();

@@ -72,6 +72,7 @@ TEST(ConfigTest, SemanticErrorsNameTheKey) {
        "clients[0].services[0]"},
       {R"({"app_secrets_env": ["not a name"]})", "app_secrets_env[0]"},
       {R"({"tls": {"grpc": {"cert_file": "a.pem"}}})", "tls.grpc"},
+      {R"({"limits": {"http_max_connections_per_ip": -1}})", "limits"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<v1::Config> config = ParseConfig(c.json);

@@ -1,5 +1,7 @@
 #include "service/http/server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -39,6 +41,7 @@
 #include "openssl/err.h"
 #include "openssl/ssl.h"
 #include "service/common/log.h"
+#include "service/http/target.h"
 
 namespace wagate::http {
 namespace {
@@ -71,29 +74,18 @@ std::string EndpointString(const tcp::endpoint& endpoint) {
   return absl::StrCat(address.to_string(), ":", endpoint.port());
 }
 
-// Splits "path?query" into the decoded path and decoded query pairs.
-void ParseTarget(absl::string_view target, Request* request) {
-  size_t question = target.find('?');
-  absl::string_view path = target.substr(0, question);
-  request->path = PercentDecode(path, /*plus_is_space=*/false);
-  if (question == absl::string_view::npos) return;
-  absl::string_view query = target.substr(question + 1);
-  // Fragments are not sent by well-behaved clients; ignore one if present.
-  query = query.substr(0, query.find('#'));
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    absl::string_view piece = query.substr(0, amp);
-    query = amp == absl::string_view::npos ? absl::string_view()
-                                           : query.substr(amp + 1);
-    if (piece.empty()) continue;
-    size_t eq = piece.find('=');
-    if (eq == absl::string_view::npos) {
-      request->query.emplace_back(PercentDecode(piece, true), std::string());
-    } else {
-      request->query.emplace_back(PercentDecode(piece.substr(0, eq), true),
-                                  PercentDecode(piece.substr(eq + 1), true));
-    }
+// Whom max_connections_per_ip counts together: an IPv4 address, or the /64
+// of an IPv6 one (a single host is usually given a whole /64). IPv4-mapped
+// IPv6 addresses (a dual-stack listener) count as their IPv4 address.
+std::string ClientKey(const net::ip::address& address) {
+  if (address.is_v4()) return address.to_v4().to_string();
+  const net::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
   }
+  net::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return absl::StrCat(net::ip::address_v6(bytes).to_string(), "/64");
 }
 
 // The text of `path`; the error names `key` and the path only.
@@ -173,6 +165,7 @@ absl::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(
 struct Route {
   std::string method;  // "" = any
   Handler handler;
+  RouteOptions options;
 };
 
 class ConnectionBase;
@@ -182,11 +175,15 @@ class ConnectionBase;
 class ServerCore : public std::enable_shared_from_this<ServerCore> {
  public:
   ServerCore(net::io_context& io, ServerOptions options)
-      : io_(io), options_(std::move(options)), acceptor_(io), retry_(io) {}
+      : io_(io),
+        options_(std::move(options)),
+        acceptor_(io),
+        retry_(io),
+        max_connections_(options_.max_connections) {}
 
   void AddRoute(bool prefix, absl::string_view method, absl::string_view path,
-                Handler handler) {
-    Route route{std::string(method), std::move(handler)};
+                Handler handler, RouteOptions options) {
+    Route route{std::string(method), std::move(handler), std::move(options)};
     if (!prefix) {
       exact_[std::string(path)].push_back(std::move(route));
       return;
@@ -206,26 +203,24 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
                      });
   }
 
-  // The handler for (method, path), or nullptr with `*allow` listing the
+  // The route for (method, path), or nullptr with `*allow` listing the
   // methods the path accepts (empty: the path is unknown).
-  const Handler* FindRoute(absl::string_view method, const std::string& path,
-                           std::vector<absl::string_view>* allow) const {
-    auto match = [&](const std::vector<Route>& routes) -> const Handler* {
+  const Route* FindRoute(absl::string_view method, const std::string& path,
+                         std::vector<absl::string_view>* allow) const {
+    auto match = [&](const std::vector<Route>& routes) -> const Route* {
       for (const Route& route : routes) {
-        if (route.method.empty() || route.method == method) {
-          return &route.handler;
-        }
+        if (route.method.empty() || route.method == method) return &route;
       }
       for (const Route& route : routes) allow->push_back(route.method);
       return nullptr;
     };
     auto it = exact_.find(path);
     if (it != exact_.end()) {
-      if (const Handler* h = match(it->second)) return h;
+      if (const Route* r = match(it->second)) return r;
     }
     for (const auto& [prefix, routes] : prefixes_) {
       if (absl::StartsWith(path, prefix)) {
-        if (const Handler* h = match(routes)) return h;
+        if (const Route* r = match(routes)) return r;
       }
     }
     std::sort(allow->begin(), allow->end());
@@ -236,10 +231,13 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   absl::Status Listen(absl::string_view address);
   absl::Status ReloadTls();
   void Stop();
-  void Unregister(ConnectionBase* connection) {
+  // `client` is the connection's per-client key (ClientKey).
+  void Unregister(ConnectionBase* connection, const std::string& client) {
     absl::MutexLock lock(&mu_);
     connections_.erase(connection);
     connections_open_.fetch_sub(1, std::memory_order_relaxed);
+    auto it = per_client_.find(client);
+    if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
   }
 
   ServerStats stats() const {
@@ -248,20 +246,34 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
         connections_accepted_.load(std::memory_order_relaxed);
     s.connections_rejected =
         connections_rejected_.load(std::memory_order_relaxed);
+    s.connections_rejected_per_ip =
+        connections_rejected_per_ip_.load(std::memory_order_relaxed);
     s.connections_open = connections_open_.load(std::memory_order_relaxed);
     s.requests = requests_.load(std::memory_order_relaxed);
+    s.requests_refused_at_header =
+        requests_refused_at_header_.load(std::memory_order_relaxed);
     return s;
+  }
+
+  size_t max_connections() const {
+    absl::MutexLock lock(&mu_);
+    return max_connections_;
   }
 
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   const ServerOptions& options() const { return options_; }
   void CountRequest() { requests_.fetch_add(1, std::memory_order_relaxed); }
+  void CountRefusedAtHeader() {
+    requests_refused_at_header_.fetch_add(1, std::memory_order_relaxed);
+  }
 
   std::atomic<int> port_{0};
 
  private:
   void AcceptLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnAccept(beast::error_code ec, tcp::socket socket);
+  // Lowers max_connections_ to what the open-file limit leaves.
+  void ClampToFileLimitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   net::io_context& io_;
   const ServerOptions options_;
@@ -272,8 +284,10 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> connections_accepted_{0};
   std::atomic<uint64_t> connections_rejected_{0};
+  std::atomic<uint64_t> connections_rejected_per_ip_{0};
   std::atomic<uint64_t> connections_open_{0};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> requests_refused_at_header_{0};
 
   // The acceptor is touched from Listen/Stop (any thread) and from accept
   // completions (io threads); the mutex serializes them.
@@ -284,6 +298,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   std::string address_ ABSL_GUARDED_BY(mu_);
   std::unordered_map<ConnectionBase*, std::weak_ptr<ConnectionBase>>
       connections_ ABSL_GUARDED_BY(mu_);
+  size_t max_connections_ ABSL_GUARDED_BY(mu_);
+  // Open connections per client key; keys at zero are erased.
+  std::unordered_map<std::string, size_t> per_client_ ABSL_GUARDED_BY(mu_);
   // The certificate new connections get; replaced by ReloadTls. Each TLS
   // connection holds the one it was accepted with.
   std::shared_ptr<ssl::context> tls_context_ ABSL_GUARDED_BY(mu_);
@@ -296,7 +313,10 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
  public:
   explicit ConnectionBase(std::shared_ptr<ServerCore> server)
       : server_(std::move(server)) {}
-  virtual ~ConnectionBase() { server_->Unregister(this); }
+  virtual ~ConnectionBase() { server_->Unregister(this, client_key_); }
+
+  // Set once at accept, before Start.
+  void set_client_key(std::string key) { client_key_ = std::move(key); }
 
   virtual void Start() = 0;
   // Runs on the strand when the server stops.
@@ -307,6 +327,9 @@ class ConnectionBase : public std::enable_shared_from_this<ConnectionBase> {
 
  protected:
   std::shared_ptr<ServerCore> server_;
+
+ private:
+  std::string client_key_;
 };
 
 // One accepted socket, plaintext (Stream = beast::tcp_stream) or TLS
@@ -384,6 +407,10 @@ class Connection final : public ConnectionBase {
   void ReadBody();
   void OnBody(beast::error_code ec);
   void OnReadError(beast::error_code ec);
+  // Checks the request from its header block alone; false if it was
+  // refused (and is being answered).
+  bool Admit();
+  void Refuse(Response response);
   void Dispatch();
   void WriteError(int status, absl::string_view text);
   void Write();
@@ -397,6 +424,10 @@ class Connection final : public ConnectionBase {
   Stream stream_;
   beast::flat_buffer buffer_;  // reused across requests on this connection
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  // The request being read: everything but the body once the header block
+  // is in, and the route it goes to.
+  Request request_;
+  const Route* route_ = nullptr;
   bhttp::response<bhttp::string_body> response_;
   std::string remote_address_;
   State state_ = kTls ? State::kHandshaking : State::kReading;
@@ -476,7 +507,10 @@ void Connection<Stream>::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(
       std::min<size_t>(options.max_header_bytes, UINT32_MAX)));
-  parser_->body_limit(options.max_body_bytes);
+  // No body limit while the header is parsed: Admit checks a declared
+  // Content-Length after the route (an unknown path is a 404 whatever its
+  // size), then sets the limit for the body.
+  parser_->body_limit(boost::none);
   // One deadline for the whole header block: a client trickling bytes
   // (slowloris) cannot extend it.
   tcp().expires_after(ToChrono(options.header_timeout));
@@ -516,6 +550,9 @@ void Connection<Stream>::OnHeader(beast::error_code ec) {
     OnReadError(ec);
     return;
   }
+  if (!Admit()) return;
+  // Chunked bodies are counted against the limit as they arrive.
+  parser_->body_limit(server_->options().max_body_bytes);
   if (parser_->is_done()) {
     Dispatch();
     return;
@@ -574,7 +611,7 @@ void Connection<Stream>::OnReadError(beast::error_code ec) {
 }
 
 template <class Stream>
-void Connection<Stream>::Dispatch() {
+bool Connection<Stream>::Admit() {
   server_->CountRequest();
   auto& message = parser_->get();
   keep_alive_ = message.keep_alive();
@@ -582,40 +619,86 @@ void Connection<Stream>::Dispatch() {
   head_ = message.method() == bhttp::verb::head;
   linger_after_write_ = false;
 
-  Request request;
-  request.method.assign(message.method_string().data(),
-                        message.method_string().size());
-  request.target.assign(message.target().data(), message.target().size());
-  ParseTarget(request.target, &request);
+  request_ = Request();
+  request_.method.assign(message.method_string().data(),
+                         message.method_string().size());
+  request_.target.assign(message.target().data(), message.target().size());
+  ParseTarget(request_.target, &request_);
   for (const auto& field : message) {
-    request.headers.emplace_back(
+    request_.headers.emplace_back(
         std::string(field.name_string().data(), field.name_string().size()),
         std::string(field.value().data(), field.value().size()));
   }
-  request.body = std::move(message.body());
-  request.remote_address = remote_address_;
-  parser_.reset();
-  state_ = State::kHandling;
+  request_.remote_address = remote_address_;
 
   std::vector<absl::string_view> allow;
-  const Handler* handler =
-      server_->FindRoute(request.method, request.path, &allow);
-  if (handler == nullptr) {
+  route_ = server_->FindRoute(request_.method, request_.path, &allow);
+  if (route_ == nullptr) {
     if (allow.empty()) {
-      OnResponse(TextResponse(404, "not found\n"));
-      return;
+      Refuse(TextResponse(404, "not found\n"));
+      return false;
     }
     Response response = TextResponse(405, "method not allowed\n");
     response.headers.emplace_back("Allow", absl::StrJoin(allow, ", "));
-    OnResponse(std::move(response));
-    return;
+    Refuse(std::move(response));
+    return false;
   }
+  const boost::optional<std::uint64_t> length = parser_->content_length();
+  if (length.has_value() && *length > server_->options().max_body_bytes) {
+    Refuse(TextResponse(413, "request body too large\n"));
+    return false;
+  }
+  for (const std::string& name : route_->options.required_headers) {
+    if (!request_.Header(name).empty()) continue;
+    Response response;
+    if (route_->options.on_missing_header) {
+      try {
+        response = route_->options.on_missing_header(request_, name);
+      } catch (const std::exception& e) {
+        log::Error(kComponent, "on_missing_header threw",
+                   {{"error", e.what()}});
+        response = TextResponse(500, "no response\n");
+      }
+    } else {
+      response = TextResponse(400, absl::StrCat("missing header ", name, "\n"));
+    }
+    Refuse(std::move(response));
+    return false;
+  }
+  return true;
+}
+
+template <class Stream>
+void Connection<Stream>::Refuse(Response response) {
+  server_->CountRefusedAtHeader();
+  // A body the client may still be sending is not read: close after the
+  // answer (draining a little so the answer is not lost to a reset).
+  if (!parser_->is_done()) {
+    keep_alive_ = false;
+    linger_after_write_ = true;
+  }
+  parser_.reset();
+  request_ = Request();
+  route_ = nullptr;
+  state_ = State::kHandling;
+  OnResponse(std::move(response));
+}
+
+template <class Stream>
+void Connection<Stream>::Dispatch() {
+  Request request = std::move(request_);
+  request.body = std::move(parser_->get().body());
+  parser_.reset();
+  const Route* route = route_;
+  route_ = nullptr;
+  state_ = State::kHandling;
+
   auto state = std::make_shared<ResponderState>(shared_from_this());
   Responder responder = [state = std::move(state)](Response response) {
     state->Answer(std::move(response));
   };
   try {
-    (*handler)(std::move(request), std::move(responder));
+    route->handler(std::move(request), std::move(responder));
   } catch (const std::exception& e) {
     // The dropped Responder answers 500.
     log::Error(kComponent, "handler threw", {{"error", e.what()}});
@@ -839,10 +922,40 @@ absl::Status ServerCore::Listen(absl::string_view address) {
   listening_ = true;
   address_ = EndpointString(bound);
   tls_context_ = std::move(tls_context);
+  ClampToFileLimitLocked();
   log::Info(kComponent, "listening",
-            {{"address", address_}, {"tls", tls_context_ ? "true" : "false"}});
+            {{"address", address_},
+             {"tls", tls_context_ ? "true" : "false"},
+             {"max_connections", absl::StrCat(max_connections_)}});
   AcceptLocked();
   return absl::OkStatus();
+}
+
+void ServerCore::ClampToFileLimitLocked() {
+  size_t limit = options_.open_files_limit;
+  if (limit == 0) {
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) != 0 ||
+        nofile.rlim_cur == RLIM_INFINITY) {
+      return;
+    }
+    limit = static_cast<size_t>(nofile.rlim_cur);
+  }
+  // What accepting may use; a limit below the reserve still leaves half of
+  // it to connections rather than none.
+  const size_t allowed = limit > options_.reserved_fds
+                             ? limit - options_.reserved_fds
+                             : std::max<size_t>(1, limit / 2);
+  if (max_connections_ <= allowed) return;
+  log::Warning(kComponent,
+               "max_connections lowered to fit the open-file limit (raise "
+               "`ulimit -n` to allow more)",
+               {{"address", address_},
+                {"configured", absl::StrCat(max_connections_)},
+                {"max_connections", absl::StrCat(allowed)},
+                {"open_files_limit", absl::StrCat(limit)},
+                {"reserved_fds", absl::StrCat(options_.reserved_fds)}});
+  max_connections_ = allowed;
 }
 
 void ServerCore::AcceptLocked() {
@@ -875,9 +988,26 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
     });
     return;
   }
-  if (connections_open_.load(std::memory_order_relaxed) >=
-      options_.max_connections) {
+  beast::error_code remote_ec;
+  const tcp::endpoint remote = socket.remote_endpoint(remote_ec);
+  const std::string client =
+      remote_ec ? std::string() : ClientKey(remote.address());
+  size_t* from_client = nullptr;  // the client's open connections
+  if (!client.empty() && options_.max_connections_per_ip > 0) {
+    from_client = &per_client_[client];
+  }
+  if (remote_ec) {
+    // Gone before we looked (reset while queued): nothing to serve.
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else if (connections_open_.load(std::memory_order_relaxed) >=
+             max_connections_) {
     connections_rejected_.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else if (from_client != nullptr &&
+             *from_client >= options_.max_connections_per_ip) {
+    connections_rejected_per_ip_.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ignored;
     socket.close(ignored);
   } else {
@@ -890,8 +1020,14 @@ void ServerCore::OnAccept(beast::error_code ec, tcp::socket socket) {
       connection = std::make_shared<Connection<beast::tcp_stream>>(
           shared_from_this(), nullptr, std::move(socket));
     }
+    if (from_client != nullptr) {
+      ++*from_client;
+      connection->set_client_key(client);
+    }
     connections_.emplace(connection.get(), connection);
   }
+  // A refused first connection must not leave its key behind.
+  if (from_client != nullptr && *from_client == 0) per_client_.erase(client);
   AcceptLocked();
   lock.Release();
   if (connection) connection->Start();
@@ -959,13 +1095,13 @@ Server::Server(net::io_context& io, ServerOptions options)
 Server::~Server() { Stop(); }
 
 void Server::Handle(absl::string_view method, absl::string_view path,
-                    Handler handler) {
-  impl_->AddRoute(false, method, path, std::move(handler));
+                    Handler handler, RouteOptions options) {
+  impl_->AddRoute(false, method, path, std::move(handler), std::move(options));
 }
 
 void Server::HandlePrefix(absl::string_view method, absl::string_view prefix,
-                          Handler handler) {
-  impl_->AddRoute(true, method, prefix, std::move(handler));
+                          Handler handler, RouteOptions options) {
+  impl_->AddRoute(true, method, prefix, std::move(handler), std::move(options));
 }
 
 absl::Status Server::Listen(absl::string_view address) {
@@ -973,6 +1109,8 @@ absl::Status Server::Listen(absl::string_view address) {
 }
 
 int Server::port() const { return impl_->port_.load(); }
+
+size_t Server::max_connections() const { return impl_->max_connections(); }
 
 bool Server::tls() const { return !impl_->options().tls.cert_file.empty(); }
 

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@
 #include "openssl/ssl.h"
 #include "openssl/x509.h"
 #include "openssl/x509v3.h"
+#include "service/common/log.h"
 
 namespace wagate::http {
 namespace {
@@ -118,10 +120,19 @@ struct ClientTls {
 // seconds.
 class RawClient {
  public:
-  explicit RawClient(int port, ClientTls tls = {}) {
+  // `source_ip`: the local address to connect from (any of 127.0.0.0/8
+  // works on Linux), for tests telling clients apart by address.
+  explicit RawClient(int port, ClientTls tls = {},
+                     const char* source_ip = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (source_ip != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source_ip, &local.sin_addr);
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local));
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -823,6 +834,263 @@ TEST_P(ServerTest, MaxConnections) {
   // The first connection still works.
   first.Send(Get("/echo"));
   EXPECT_TRUE(first.Read().has_value());
+}
+
+// Refusals decided from the header block: the answer comes although the
+// body is never sent, and the connection then closes (the body was not
+// read, so nothing after it could be parsed).
+class HeaderRefusalTest : public ServerTest {
+ protected:
+  void StartRoutes() {
+    StartServer(Options(), [this](Server& s) {
+      s.Handle("GET", "/get-only", [this](Request, Responder r) {
+        handled_++;
+        r(TextResponse(200, "got"));
+      });
+      RouteOptions with_answer;
+      with_answer.required_headers = {"X-Signature"};
+      with_answer.on_missing_header = [this](const Request& head,
+                                             absl::string_view header) {
+        absl::MutexLock lock(&mu_);
+        refused_ = head.method + " " + head.path + " " + std::string(header) +
+                   " body=" + head.body;
+        return TextResponse(401, "unsigned\n");
+      };
+      s.Handle(
+          "POST", "/signed",
+          [this](Request req, Responder r) {
+            handled_++;
+            r(TextResponse(200, "signed:" + req.body));
+          },
+          with_answer);
+      RouteOptions plain;
+      plain.required_headers = {"X-Token"};
+      s.HandlePrefix(
+          "", "/tokened/",
+          [this](Request, Responder r) {
+            handled_++;
+            r(TextResponse(200, "ok"));
+          },
+          plain);
+    });
+  }
+
+  // Sends `head` only (it declares a body that never comes) and expects
+  // `status` at once, then the close.
+  RawClient::Reply ExpectRefused(absl::string_view head, int status) {
+    RawClient c(server_->port(), client_tls());
+    c.Send(head);
+    auto reply = c.Read();
+    EXPECT_TRUE(reply.has_value()) << head;
+    if (!reply.has_value()) return {};
+    EXPECT_EQ(reply->status, status) << head;
+    EXPECT_EQ(reply->Header("Connection"), "close") << head;
+    EXPECT_TRUE(c.WaitClosed()) << head;
+    return *reply;
+  }
+
+  std::atomic<int> handled_{0};
+  absl::Mutex mu_;
+  std::string refused_ ABSL_GUARDED_BY(mu_);
+};
+
+INSTANTIATE_TEST_SUITE_P(Transports, HeaderRefusalTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Tls" : "Plaintext";
+                         });
+
+TEST_P(HeaderRefusalTest, UnknownPathIs404WithoutReadingTheBody) {
+  StartRoutes();
+  ExpectRefused(
+      "POST /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n", 404);
+  // An unknown path is a 404 whatever the body it declares.
+  ExpectRefused(
+      "POST /nowhere HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n",
+      404);
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_EQ(server_->stats().requests_refused_at_header, 2u);
+}
+
+TEST_P(HeaderRefusalTest, WrongMethodIs405WithAllowWithoutReadingTheBody) {
+  StartRoutes();
+  RawClient::Reply reply = ExpectRefused(
+      "POST /get-only HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n", 405);
+  EXPECT_EQ(reply.Header("Allow"), "GET");
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_P(HeaderRefusalTest, DeclaredBodyOverTheLimitIs413BeforeItIsSent) {
+  StartRoutes();  // max_body_bytes 1024
+  ExpectRefused(
+      "POST /signed HTTP/1.1\r\nHost: t\r\nX-Signature: s\r\n"
+      "Content-Length: 1025\r\n\r\n",
+      413);
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_P(HeaderRefusalTest, MissingRequiredHeaderGetsTheRoutesAnswerUnread) {
+  StartRoutes();
+  RawClient::Reply reply = ExpectRefused(
+      "POST /signed?x=1 HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n",
+      401);
+  EXPECT_EQ(reply.body, "unsigned\n");
+  {
+    absl::MutexLock lock(&mu_);
+    EXPECT_EQ(refused_, "POST /signed X-Signature body=");
+  }
+  // An empty value is as good as none.
+  ExpectRefused(
+      "POST /signed HTTP/1.1\r\nHost: t\r\nX-Signature:\r\n"
+      "Content-Length: 500\r\n\r\n",
+      401);
+  // Without an on_missing_header: 400 naming the header.
+  reply = ExpectRefused(
+      "PUT /tokened/a HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n", 400);
+  EXPECT_EQ(reply.body, "missing header X-Token\n");
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_P(HeaderRefusalTest, ExpectContinueIsNotSentToARefusedRequest) {
+  StartRoutes();
+  RawClient c(server_->port(), client_tls());
+  c.Send(
+      "POST /signed HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  // The raw bytes up to the close: the final answer, and no 100 first.
+  EXPECT_TRUE(c.WaitClosed());
+  EXPECT_TRUE(absl::StartsWith(c.buffered(), "HTTP/1.1 401 ")) << c.buffered();
+  EXPECT_FALSE(absl::StrContains(c.buffered(), "100 Continue"));
+}
+
+TEST_P(HeaderRefusalTest, AcceptedAndBodilessRefusalsKeepTheConnection) {
+  StartRoutes();
+  RawClient c(server_->port(), client_tls());
+  // No body declared: nothing is left unread, so keep-alive holds.
+  c.Send(Get("/nowhere"));
+  auto reply = c.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 404);
+  c.Send("POST /signed HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+  reply = c.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 401);
+  // Signed: the body is read and handled, on the same connection.
+  c.Send(Post("/signed", "hello", "X-Signature: s\r\n"));
+  reply = c.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "signed:hello");
+  c.Send(Get("/tokened/x", "x-token: t\r\n"));  // names are case-insensitive
+  reply = c.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(handled_.load(), 2);
+  EXPECT_EQ(server_->stats().connections_accepted, 1u);
+}
+
+TEST_P(ServerTest, MaxConnectionsPerIp) {
+  ServerOptions options = Options();
+  options.max_connections_per_ip = 2;
+  options.idle_timeout = absl::Seconds(5);
+  StartEcho(options);
+  auto open = [&](const char* source) {
+    auto c = std::make_unique<RawClient>(server_->port(), client_tls(), source);
+    c->Send(Get("/echo"));
+    return c;
+  };
+  auto first = open("127.0.0.1");
+  ASSERT_TRUE(first->Read().has_value());
+  auto second = open("127.0.0.1");
+  ASSERT_TRUE(second->Read().has_value());
+  auto third = open("127.0.0.1");
+  EXPECT_TRUE(third->WaitClosed());
+  EXPECT_EQ(third->buffered(), "");
+  EXPECT_EQ(server_->stats().connections_rejected_per_ip, 1u);
+  EXPECT_EQ(server_->stats().connections_rejected, 0u);
+  // Another address has its own allowance.
+  auto other = open("127.0.0.2");
+  auto reply = other->Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  // A connection closing frees its place.
+  first.reset();
+  auto deadline = Clock::now() + std::chrono::seconds(3);
+  while (server_->stats().connections_open > 2 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto again = open("127.0.0.1");
+  EXPECT_TRUE(again->Read().has_value());
+  EXPECT_EQ(server_->stats().connections_rejected_per_ip, 1u);
+}
+
+TEST_P(ServerTest, MaxConnectionsIsClampedToTheOpenFileLimit) {
+  std::vector<std::string> lines;
+  absl::Mutex mu;
+  log::SetSinkForTesting([&](absl::string_view line) {
+    absl::MutexLock lock(&mu);
+    lines.emplace_back(line);
+  });
+  ServerOptions options = Options();
+  options.max_connections = 4096;
+  options.open_files_limit = 10;
+  options.reserved_fds = 8;
+  options.idle_timeout = absl::Seconds(5);
+  StartEcho(options);
+  log::SetSinkForTesting(nullptr);
+  EXPECT_EQ(server_->max_connections(), 2u);
+  {
+    absl::MutexLock lock(&mu);
+    int clamped = 0;
+    for (const std::string& line : lines) {
+      if (absl::StrContains(line, "max_connections lowered")) {
+        ++clamped;
+        EXPECT_TRUE(absl::StrContains(line, "\"configured\":\"4096\"")) << line;
+        EXPECT_TRUE(absl::StrContains(line, "\"max_connections\":\"2\""))
+            << line;
+        EXPECT_TRUE(absl::StrContains(line, "\"open_files_limit\":\"10\""))
+            << line;
+      }
+    }
+    EXPECT_EQ(clamped, 1);
+  }
+  RawClient first(server_->port(), client_tls());
+  first.Send(Get("/echo"));
+  ASSERT_TRUE(first.Read().has_value());
+  RawClient second(server_->port(), client_tls());
+  second.Send(Get("/echo"));
+  ASSERT_TRUE(second.Read().has_value());
+  RawClient third(server_->port(), client_tls());
+  EXPECT_TRUE(third.WaitClosed());
+  EXPECT_EQ(server_->stats().connections_rejected, 1u);
+}
+
+TEST_P(ServerTest, OpenFileLimitComesFromRlimitNofile) {
+  rlimit nofile{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &nofile), 0);
+  if (nofile.rlim_cur == RLIM_INFINITY || nofile.rlim_cur <= 256) {
+    GTEST_SKIP() << "soft RLIMIT_NOFILE " << nofile.rlim_cur;
+  }
+  ServerOptions options = Options();
+  options.max_connections = static_cast<size_t>(nofile.rlim_cur) + 1000;
+  StartEcho(options);
+  EXPECT_EQ(server_->max_connections(),
+            static_cast<size_t>(nofile.rlim_cur) - options.reserved_fds);
+  // Under the limit: as configured.
+  Server small(io_, [&] {
+    ServerOptions o = Options();
+    o.max_connections = 3;
+    return o;
+  }());
+  ASSERT_TRUE(small.Listen("127.0.0.1:0").ok());
+  EXPECT_EQ(small.max_connections(), 3u);
+  // A limit below the reserve still leaves half of it to connections.
+  Server tiny(io_, [&] {
+    ServerOptions o = Options();
+    o.open_files_limit = 100;
+    return o;
+  }());
+  ASSERT_TRUE(tiny.Listen("127.0.0.1:0").ok());
+  EXPECT_EQ(tiny.max_connections(), 50u);
 }
 
 TEST_P(ServerTest, DropConnectionClosesWithoutAnswer) {

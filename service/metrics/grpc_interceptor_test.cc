@@ -73,7 +73,11 @@ class GrpcInterceptorTest : public ::testing::Test {
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         creators;
-    creators.push_back(MakeGrpcMetricsInterceptorFactory(family_));
+    // Every path reaches the generic service; only these count as served.
+    creators.push_back(MakeGrpcMetricsInterceptorFactory(
+        family_,
+        std::make_shared<const KnownGrpcMethods>(std::vector<std::string>{
+            "/test.Echo/Ok", "/test.Echo/Bad", "/test.Echo/Hang"})));
     builder.experimental().SetInterceptorCreators(std::move(creators));
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
@@ -136,6 +140,48 @@ TEST_F(GrpcInterceptorTest, CallTheClientAbandonsIsCountedCancelled) {
   EXPECT_EQ(Call("/test.Echo/Hang", absl::Milliseconds(200)).error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_EQ(WaitForCount("Hang", "CANCELLED", 1), 1u);
+}
+
+TEST_F(GrpcInterceptorTest, UnregisteredMethodsAreCountedAsUnknown) {
+  EXPECT_TRUE(Call("/test.Echo/Ok", absl::Seconds(10)).ok());
+  for (const char* method :
+       {"/test.Echo/RandomQx7", "/other.Svc/AlsoQx7", "/Qx7"}) {
+    EXPECT_TRUE(Call(method, absl::Seconds(10)).ok()) << method;
+  }
+  Counter* unknown = family_->Get({"unknown", "unknown", "OK"});
+  absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (unknown->Value() < 3 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(unknown->Value(), 3u);
+  EXPECT_EQ(WaitForCount("Ok", "OK", 1), 1u);  // registered: as before
+  const std::string rendered = registry_.Render();
+  EXPECT_THAT(rendered, ::testing::Not(::testing::HasSubstr("Qx7")));
+  EXPECT_THAT(rendered, ::testing::HasSubstr(
+                            "wagate_grpc_requests_total{service=\"unknown"
+                            "\",method=\"unknown\",code=\"OK\"} 3\n"));
+}
+
+TEST(KnownGrpcMethodsTest, LabelsKnownMethodsOnly) {
+  KnownGrpcMethods known({"/wagate.v1.Messaging/Send"});
+  EXPECT_TRUE(known.Contains("/wagate.v1.Messaging/Send"));
+  EXPECT_FALSE(known.Contains("/wagate.v1.Messaging/Sendx"));
+  EXPECT_EQ(known.Labels("/wagate.v1.Messaging/Send"),
+            std::make_pair(absl::string_view("wagate.v1.Messaging"),
+                           absl::string_view("Send")));
+  EXPECT_EQ(known.Labels("/wagate.v1.Messaging/Other"),
+            std::make_pair(absl::string_view("unknown"),
+                           absl::string_view("unknown")));
+}
+
+TEST(KnownGrpcMethodsTest, FromServicesNamesAMissingService) {
+  auto known = KnownGrpcMethods::FromServices({"no.such.Service"});
+  EXPECT_EQ(known.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(known.status().message()),
+              ::testing::HasSubstr("no.such.Service"));
+  auto extra = KnownGrpcMethods::FromServices({}, {"/a.B/C"});
+  ASSERT_TRUE(extra.ok());
+  EXPECT_TRUE((*extra)->Contains("/a.B/C"));
 }
 
 TEST(SplitGrpcMethodTest, Splits) {

@@ -1,4 +1,5 @@
-// GET /metrics on the shared HTTP listener: the registry in Prometheus text
+// GET /metrics on an HTTP listener (the gateway's admin listener, and its
+// webhook listener while that is loopback): the registry in Prometheus text
 // format 0.0.4 (Content-Type "text/plain; version=0.0.4").
 //
 //   http::Server server(io, http::ServerOptions{});

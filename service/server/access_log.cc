@@ -1,7 +1,9 @@
 #include "service/server/access_log.h"
 
 #include <atomic>
+#include <memory>
 #include <random>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
@@ -26,8 +28,12 @@ std::string NewRequestId() {
 
 class AccessLogInterceptor : public grpc::experimental::Interceptor {
  public:
-  explicit AccessLogInterceptor(const char* method)
-      : method_(method != nullptr ? method : ""), start_(absl::Now()) {}
+  AccessLogInterceptor(const char* method,
+                       const metrics::KnownGrpcMethods& known)
+      : method_(method != nullptr && known.Contains(method)
+                    ? method
+                    : metrics::kUnknownGrpcMethod),
+        start_(absl::Now()) {}
 
   ~AccessLogInterceptor() override {
     if (!logged_) Log("CANCELLED", log::Level::kInfo);
@@ -88,10 +94,17 @@ class AccessLogInterceptor : public grpc::experimental::Interceptor {
 class AccessLogInterceptorFactory
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
+  explicit AccessLogInterceptorFactory(
+      std::shared_ptr<const metrics::KnownGrpcMethods> known)
+      : known_(std::move(known)) {}
+
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new AccessLogInterceptor(info->method());
+    return new AccessLogInterceptor(info->method(), *known_);
   }
+
+ private:
+  const std::shared_ptr<const metrics::KnownGrpcMethods> known_;
 };
 
 }  // namespace
@@ -108,8 +121,9 @@ bool IsUsableRequestId(const std::string& id) {
 }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
-MakeAccessLogInterceptorFactory() {
-  return std::make_unique<AccessLogInterceptorFactory>();
+MakeAccessLogInterceptorFactory(
+    std::shared_ptr<const metrics::KnownGrpcMethods> known) {
+  return std::make_unique<AccessLogInterceptorFactory>(std::move(known));
 }
 
 }  // namespace wagate::server

@@ -45,6 +45,8 @@ namespace {
 
 // limits.subscribers_per_key when unset (config.proto).
 constexpr int kDefaultSubscribersPerKey = 100;
+// limits.http_max_connections_per_ip when unset (config.proto).
+constexpr int kDefaultHttpMaxConnectionsPerIp = 256;
 
 }  // namespace
 
@@ -74,6 +76,26 @@ class Gateway::Impl {
     if (api_keys_->enabled()) {
       log::Info("auth", "client API keys required",
                 {{"clients", std::to_string(options_.config.clients_size())}});
+    }
+    // Bearer keys over plaintext gRPC to another host can be read off the
+    // network: only when the operator says TLS is terminated elsewhere.
+    if (api_keys_->enabled() &&
+        options_.config.tls().grpc().cert_file().empty() &&
+        !auth::IsLoopbackAddress(options_.grpc_address)) {
+      if (!options_.allow_insecure_grpc) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "--grpc_address ", options_.grpc_address,
+            " is not a loopback address and tls.grpc is not configured: "
+            "client API keys would cross the network in plaintext. Set "
+            "tls.grpc (cert_file, key_file) in the config, listen on "
+            "127.0.0.1, [::1] or localhost, or pass --allow_insecure_grpc "
+            "if a proxy or mesh terminates TLS in front of wagate"));
+      }
+      log::Warning("auth",
+                   "INSECURE: client API keys accepted over plaintext gRPC on "
+                   "a non-loopback address (--allow_insecure_grpc); anyone on "
+                   "the network path can read them",
+                   {{"grpc_address", options_.grpc_address}});
     }
 
     events::StoreOptions store_options;
@@ -160,12 +182,17 @@ class Gateway::Impl {
         });
 
     RETURN_IF_ERROR(StartHttp());
+    RETURN_IF_ERROR(StartAdmin());
     RETURN_IF_ERROR(StartGrpc());
     log::Info("gateway", "serving",
               {{"grpc_address", HostOf(options_.grpc_address) + ":" +
                                     std::to_string(grpc_port_)},
                {"http_address", HostOf(options_.http_address) + ":" +
                                     std::to_string(http_->port())},
+               {"admin_address", admin_ == nullptr
+                                     ? std::string()
+                                     : HostOf(options_.admin_address) + ":" +
+                                           std::to_string(admin_->port())},
                {"graph_base_url", options_.graph_base_url},
                {"graph_api_version", options_.graph_api_version},
                {"store", options_.store}});
@@ -178,6 +205,7 @@ class Gateway::Impl {
     log::Info("gateway", "shutting down",
               {{"grace", absl::FormatDuration(options_.shutdown_grace)}});
     if (http_ != nullptr) http_->Stop();
+    if (admin_ != nullptr) admin_->Stop();
     // Open Subscribe streams would otherwise hold the gRPC shutdown for the
     // whole grace period: end them first (clients resume from their cursor).
     if (events_ != nullptr) {
@@ -229,12 +257,14 @@ class Gateway::Impl {
     graph_http_.reset();
     ingress_.reset();
     http_.reset();
+    admin_.reset();
     store_.reset();
     log::Info("gateway", "stopped");
   }
 
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_ != nullptr ? http_->port() : 0; }
+  int admin_port() const { return admin_ != nullptr ? admin_->port() : 0; }
 
   std::vector<TlsReload> ReloadTls() {
     std::vector<TlsReload> results;
@@ -266,6 +296,10 @@ class Gateway::Impl {
     if (limits.http_max_connections() > 0) {
       http_options.max_connections = limits.http_max_connections();
     }
+    http_options.max_connections_per_ip =
+        limits.http_max_connections_per_ip() > 0
+            ? limits.http_max_connections_per_ip()
+            : kDefaultHttpMaxConnectionsPerIp;
     if (limits.has_http_header_timeout()) {
       http_options.header_timeout =
           absl::Seconds(limits.http_header_timeout().seconds());
@@ -280,7 +314,19 @@ class Gateway::Impl {
     http_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
       done(http::TextResponse(200, "ok\n"));
     });
-    metrics::RegisterMetricsRoute(*http_, metrics::Registry::Global());
+    // The webhook listener faces Meta, often the internet: metrics there
+    // only while it is loopback (the local `curl 127.0.0.1:8080/metrics`).
+    if (auth::IsLoopbackAddress(options_.http_address)) {
+      metrics::RegisterMetricsRoute(*http_, metrics::Registry::Global());
+    } else {
+      log::Info("gateway",
+                "/metrics is not served on --http_address (not loopback)",
+                {{"http_address", options_.http_address},
+                 {"metrics_address",
+                  options_.admin_address.empty()
+                      ? std::string("none (--admin_address is empty)")
+                      : options_.admin_address}});
+    }
     RETURN_IF_ERROR(RegisterWebhook(http_options.max_body_bytes));
     absl::Status listening = http_->Listen(options_.http_address);
     // TLS file errors name their config key already.
@@ -290,6 +336,33 @@ class Gateway::Impl {
     if (!listening.ok()) {
       return absl::Status(listening.code(), absl::StrCat("--http_address: ",
                                                          listening.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  // /metrics and /healthz for operators and scrapers, apart from the
+  // webhook listener. Plaintext: keep it on loopback or a private network.
+  absl::Status StartAdmin() {
+    if (options_.admin_address.empty()) return absl::OkStatus();
+    http::ServerOptions admin_options;
+    // A scraper or two and health checks; requests have no bodies.
+    admin_options.max_connections = 64;
+    admin_options.max_body_bytes = 64 << 10;
+    admin_ = std::make_unique<http::Server>(io_, admin_options);
+    admin_->Handle("GET", "/healthz", [](http::Request, http::Responder done) {
+      done(http::TextResponse(200, "ok\n"));
+    });
+    metrics::RegisterMetricsRoute(*admin_, metrics::Registry::Global());
+    absl::Status listening = admin_->Listen(options_.admin_address);
+    if (!listening.ok()) {
+      return absl::Status(listening.code(), absl::StrCat("--admin_address: ",
+                                                         listening.message()));
+    }
+    if (!auth::IsLoopbackAddress(options_.admin_address)) {
+      log::Warning("gateway",
+                   "--admin_address is not loopback: /metrics is served "
+                   "without authentication to whoever can reach it",
+                   {{"admin_address", options_.admin_address}});
     }
     return absl::OkStatus();
   }
@@ -403,9 +476,19 @@ class Gateway::Impl {
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         interceptors;
-    interceptors.push_back(
-        metrics::MakeGrpcMetricsInterceptorFactory(metrics_->grpc_requests));
-    interceptors.push_back(MakeAccessLogInterceptorFactory());
+    // Metrics and the access log name only the methods served here: any
+    // other path a caller sends is "unknown".
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<const metrics::KnownGrpcMethods> known,
+        metrics::KnownGrpcMethods::FromServices(
+            {"wagate.v1.Messaging", "wagate.v1.Events", "wagate.v1.Templates",
+             "wagate.v1.PhoneNumbers", "wagate.v1.Media", "wagate.v1.Accounts",
+             "grpc.reflection.v1alpha.ServerReflection"},
+            // gRPC's built-in health service (not generated code here).
+            {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"}));
+    interceptors.push_back(metrics::MakeGrpcMetricsInterceptorFactory(
+        metrics_->grpc_requests, known));
+    interceptors.push_back(MakeAccessLogInterceptorFactory(known));
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
     resources::TemplatesService::Options templates_options;
     templates_options.owners = template_owners_;
@@ -470,6 +553,7 @@ class Gateway::Impl {
   std::shared_ptr<resources::TemplateOwners> template_owners_;
   events::Store::ListenerId template_listener_ = 0;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<http::Server> admin_;
   std::unique_ptr<webhook::Ingress> ingress_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   events::EventsService* events_ = nullptr;  // owned by its decorator
@@ -497,6 +581,7 @@ Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Gateway::~Gateway() = default;
 int Gateway::grpc_port() const { return impl_->grpc_port(); }
 int Gateway::http_port() const { return impl_->http_port(); }
+int Gateway::admin_port() const { return impl_->admin_port(); }
 void Gateway::Shutdown() { impl_->Shutdown(); }
 std::vector<TlsReload> Gateway::ReloadTls() { return impl_->ReloadTls(); }
 

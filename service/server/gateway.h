@@ -1,6 +1,7 @@
 // The gateway process's parts, assembled: the durable store, the shared HTTP
-// server (webhooks, /metrics, /healthz), the Graph client and the gRPC server
-// with every wagate.v1 service, health and reflection.
+// server (webhooks, /healthz; /metrics too when it listens on loopback), the
+// admin HTTP server (/metrics, /healthz), the Graph client and the gRPC
+// server with every wagate.v1 service, health and reflection.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<Gateway> gateway,
 //   Gateway::Start(options));
@@ -25,7 +26,16 @@ namespace wagate::server {
 
 struct GatewayOptions {
   std::string grpc_address = "127.0.0.1:50051";
+  // Webhooks and /healthz; /metrics as well only on a loopback address (a
+  // public webhook listener does not publish the gateway's metrics).
   std::string http_address = "127.0.0.1:8080";
+  // /metrics and /healthz for operators ("" = no admin listener; main's
+  // --admin_address defaults to 127.0.0.1:9464).
+  std::string admin_address;
+  // With client API keys and no tls.grpc, a non-loopback grpc_address is
+  // refused (the keys would cross the network in plaintext) unless this is
+  // set, e.g. when a proxy or mesh terminates TLS in front of wagate.
+  bool allow_insecure_grpc = false;
   std::string graph_base_url = "https://graph.facebook.com";
   std::string graph_api_version = "v24.0";
   std::string store = "sqlite:wagate-data/wagate.db";
@@ -55,6 +65,7 @@ class Gateway {
 
   int grpc_port() const;
   int http_port() const;
+  int admin_port() const;  // 0 without an admin listener
 
   // Re-reads the TLS files of each listener that has TLS (main calls this on
   // SIGHUP): connections accepted afterwards get the new certificate (gRPC

@@ -3,8 +3,22 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "service/auth/api_keys.h"
 
 namespace wagate::server {
+
+absl::Status Sandbox::CheckLoopbackOnly(
+    const std::vector<std::pair<std::string, std::string>>& listeners) {
+  for (const auto& [flag, address] : listeners) {
+    if (address.empty() || auth::IsLoopbackAddress(address)) continue;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--sandbox serves a demo account whose token and secrets are "
+        "published: ",
+        flag, " ", address,
+        " is not a loopback address (use 127.0.0.1, [::1] or localhost)"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Start(
     const std::string& gateway_http_address) {

@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "boost/asio/executor_work_guard.hpp"
@@ -27,6 +29,13 @@ class Sandbox {
   static constexpr char kAccessToken[] = "sandbox-access-token";
   static constexpr char kAppSecret[] = "sandbox-app-secret";
   static constexpr char kVerifyToken[] = "sandbox-verify-token";
+
+  // The sandbox's secrets are published (above), so everything it serves
+  // stays on this host: FAILED_PRECONDITION naming the first flag whose
+  // address is not loopback. `listeners` pairs a flag ("--grpc_address")
+  // with its address; an empty address (a listener turned off) is fine.
+  static absl::Status CheckLoopbackOnly(
+      const std::vector<std::pair<std::string, std::string>>& listeners);
 
   // Starts the emulator on a free loopback port, posting webhooks to the
   // gateway at `gateway_http_address` (whose port must not be 0).

@@ -97,10 +97,28 @@ void Ingress::RegisterRoutes(http::Server& server) {
                 [this](http::Request request, http::Responder respond) {
                   HandleVerify(request, std::move(respond));
                 });
-  server.Handle("POST", options_.path,
-                [this](http::Request request, http::Responder respond) {
-                  HandlePost(std::move(request), std::move(respond));
-                });
+  // An unsigned POST is refused from its header, before its body is read,
+  // with the answer and counts HandlePost would give it.
+  http::RouteOptions signed_only;
+  signed_only.required_headers = {std::string(kSignatureHeader)};
+  signed_only.on_missing_header =
+      [counters = counters_, metrics = options_.metrics](
+          const http::Request& head, absl::string_view) {
+        counters->posts_unauthenticated.fetch_add(1, std::memory_order_relaxed);
+        log::Warning(kComponent, "webhook signature refused",
+                     {{"remote", head.remote_address},
+                      {"error", "missing X-Hub-Signature-256 header"}});
+        if (metrics != nullptr) {
+          metrics->webhook_requests->Get({"401"})->Increment();
+        }
+        return Text(401, "Unauthorized\n");
+      };
+  server.Handle(
+      "POST", options_.path,
+      [this](http::Request request, http::Responder respond) {
+        HandlePost(std::move(request), std::move(respond));
+      },
+      std::move(signed_only));
 }
 
 void Ingress::HandleVerify(const http::Request& request,

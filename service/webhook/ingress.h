@@ -13,7 +13,8 @@
 // POST answers:
 //   200  every event of the body is durable (duplicates of events already
 //        stored count as stored: Meta's redeliveries are acknowledged)
-//   401  X-Hub-Signature-256 missing or malformed
+//   401  X-Hub-Signature-256 missing (answered from the request head: the
+//        body is not read and the connection closes) or malformed
 //   403  signature matches no configured app secret
 //   400  invalid JSON, trailing data, or not a whatsapp_business_account body
 //   413  body over max_body_bytes (the server's own limit also answers 413)

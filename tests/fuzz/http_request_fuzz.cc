@@ -1,14 +1,14 @@
 // Fuzz harness for the HTTP request path of http::Server (service/http/
 // server.cc): raw bytes from a socket through Beast's request_parser with
 // the server's limits, pipelined requests on one connection, then the
-// target split into a percent-decoded path and query parameters and the
-// lookups the webhook ingress makes (QueryParam, Header).
+// target split by the server's own ParseTarget (service/http/target.h) into
+// a percent-decoded path and query parameters, and the lookups the webhook
+// ingress makes (QueryParam, Header).
 //
-// The parsing is private to server.cc, and a real Server fed over a socket
-// is far too slow for a fuzzer, so this harness mirrors Connection's reading
-// (read_header, then read, with header_limit/body_limit from ServerOptions)
-// and ParseTarget. Keep MirrorParseTarget in step with server.cc's
-// ParseTarget until http exposes it.
+// A real Server fed over a socket is far too slow for a fuzzer, so this
+// harness mirrors Connection's reading: read_header with header_limit and
+// no body limit, the declared Content-Length checked against max_body_bytes,
+// then read with body_limit, as Connection::ReadHeader/OnHeader/Admit do.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +27,7 @@
 #include "boost/system/system_error.hpp"
 #include "service/http/message.h"
 #include "service/http/server.h"
+#include "service/http/target.h"
 
 namespace {
 
@@ -74,30 +75,6 @@ class InputStream {
   size_t chunk_;
 };
 
-// server.cc's ParseTarget: "path?query#fragment" into the decoded path and
-// the decoded query pairs, in order, empty pieces skipped.
-void MirrorParseTarget(absl::string_view target, Request* request) {
-  size_t question = target.find('?');
-  request->path = PercentDecode(target.substr(0, question), false);
-  if (question == absl::string_view::npos) return;
-  absl::string_view query = target.substr(question + 1);
-  query = query.substr(0, query.find('#'));
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    absl::string_view piece = query.substr(0, amp);
-    query = amp == absl::string_view::npos ? absl::string_view()
-                                           : query.substr(amp + 1);
-    if (piece.empty()) continue;
-    size_t eq = piece.find('=');
-    if (eq == absl::string_view::npos) {
-      request->query.emplace_back(PercentDecode(piece, true), std::string());
-    } else {
-      request->query.emplace_back(PercentDecode(piece.substr(0, eq), true),
-                                  PercentDecode(piece.substr(eq + 1), true));
-    }
-  }
-}
-
 // The status Connection::OnReadError answers for a read error (0: close).
 int ErrorStatus(beast::error_code ec) {
   if (ec == bhttp::error::body_limit) return 413;
@@ -124,7 +101,7 @@ void Use(bhttp::request<bhttp::string_body>& message) {
   request.method.assign(message.method_string().data(),
                         message.method_string().size());
   request.target.assign(message.target().data(), message.target().size());
-  MirrorParseTarget(request.target, &request);
+  wagate::http::ParseTarget(request.target, &request);
   for (const auto& field : message) {
     request.headers.emplace_back(
         std::string(field.name_string().data(), field.name_string().size()),
@@ -154,9 +131,15 @@ void ReadConnection(absl::string_view input, size_t chunk,
     parser.emplace();
     parser->header_limit(static_cast<std::uint32_t>(
         std::min<size_t>(options.max_header_bytes, UINT32_MAX)));
-    parser->body_limit(options.max_body_bytes);
+    parser->body_limit(boost::none);
     beast::error_code ec;
     bhttp::read_header(stream, buffer, *parser, ec);
+    if (!ec) {
+      // Refused from the header: answered, and the connection closes.
+      const auto length = parser->content_length();
+      if (length.has_value() && *length > options.max_body_bytes) return;
+      parser->body_limit(options.max_body_bytes);
+    }
     if (!ec && !parser->is_done()) bhttp::read(stream, buffer, *parser, ec);
     if (ec) {
       (void)ErrorStatus(ec);

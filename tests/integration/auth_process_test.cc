@@ -43,6 +43,7 @@ TEST(AuthProcessTest, RefusesNonLoopbackGrpcWithoutClientKeys) {
   const std::string dir = MakeTempDir("auth_process");
   Subprocess gateway({BinaryPath("service/wagate"), "--grpc_address=0.0.0.0:0",
                       "--http_address=127.0.0.1:0",
+                      "--admin_address=127.0.0.1:0",
                       "--store=sqlite:" + dir + "/w.db"});
   ASSERT_TRUE(gateway.Start().ok());
   absl::optional<int> code = gateway.Wait(absl::Seconds(20));
@@ -57,7 +58,8 @@ TEST(AuthProcessTest, LoopbackWithoutClientKeysServes) {
   const std::string dir = MakeTempDir("auth_process");
   Subprocess gateway(
       {BinaryPath("service/wagate"), "--grpc_address=127.0.0.1:0",
-       "--http_address=127.0.0.1:0", "--store=sqlite:" + dir + "/w.db"});
+       "--http_address=127.0.0.1:0", "--admin_address=127.0.0.1:0",
+       "--store=sqlite:" + dir + "/w.db"});
   ASSERT_TRUE(gateway.Start().ok());
   EXPECT_FALSE(
       gateway.WaitForLine("\"msg\":\"serving\"", absl::Seconds(20)).empty())
@@ -97,7 +99,8 @@ TEST(AuthProcessTest, NoSecretInTheLogsOfAFullRun) {
       {BinaryPath("service/wagate"), "--sandbox", "--log_level=debug",
        "--config=" + config, "--grpc_address=127.0.0.1:" + grpc_port,
        absl::StrCat("--http_address=127.0.0.1:", FreeLoopbackPort()),
-       "--store=sqlite:" + dir + "/w.db", "--shutdown_grace=2s"},
+       "--admin_address=127.0.0.1:0", "--store=sqlite:" + dir + "/w.db",
+       "--shutdown_grace=2s"},
       {"TOKEN_B=" + token_b, "APP_SECRET_OLD=" + old_app_secret});
   ASSERT_TRUE(gateway.Start().ok());
   ASSERT_FALSE(

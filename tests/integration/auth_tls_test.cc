@@ -400,8 +400,9 @@ TEST_F(AuthTlsTest, SighupReloadsTheCertificatesOfARunningProcess) {
       dir_, R"(/server.pem", "key_file": ")", dir_, R"(/server.key"}}})");
   testing::Subprocess wagate(
       {testing::BinaryPath("service/wagate"), "--grpc_address=127.0.0.1:0",
-       "--http_address=127.0.0.1:0", "--store=sqlite:" + dir_ + "/p.db",
-       "--config=" + config, "--shutdown_grace=1s"});
+       "--http_address=127.0.0.1:0", "--admin_address=127.0.0.1:0",
+       "--store=sqlite:" + dir_ + "/p.db", "--config=" + config,
+       "--shutdown_grace=1s"});
   ASSERT_TRUE(wagate.Start().ok());
   const std::string serving =
       wagate.WaitForLine("\"msg\":\"serving\"", absl::Seconds(20));

@@ -92,6 +92,7 @@ class SandboxGateway:
         self.proc = subprocess.Popen(
             [wagate, "--sandbox", "--grpc_address=127.0.0.1:0",
              "--http_address=" + self.http_address,
+             "--admin_address=127.0.0.1:0",
              "--store=sqlite:" + os.path.join(self.tmp.name, "w.db")],
             stdout=subprocess.PIPE, stderr=stderr, text=True)
         stderr.close()

@@ -400,7 +400,8 @@ TEST(FullDiskTest, WebhooksAnswer503UntilSpaceIsBack) {
   ::signal(SIGXFSZ, SIG_IGN);
   Subprocess gateway(
       {BinaryPath("service/wagate"), "--grpc_address=127.0.0.1:0",
-       "--http_address=127.0.0.1:0", "--store=sqlite:" + dir + "/w.db"},
+       "--http_address=127.0.0.1:0", "--admin_address=127.0.0.1:0",
+       "--store=sqlite:" + dir + "/w.db"},
       {absl::StrCat("WAGATE_APP_SECRET=", kSecret),
        "WAGATE_VERIFY_TOKEN=verify"});
   ASSERT_TRUE(gateway.Start().ok());

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "service/auth/api_keys.h"
 #include "service/common/hmac.h"
+#include "service/metrics/gateway_metrics.h"
 #include "service/server/gateway.h"
 #include "service/server/sandbox.h"
 #include "tests/integration/util/sandbox_gateway.h"
@@ -279,6 +280,42 @@ TEST_F(LimitsTest, HttpMaxConnections) {
   RawConnection again(http_port_);
   ASSERT_TRUE(again.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_THAT(again.Read(absl::Seconds(3), &closed), HasSubstr(" 200"));
+}
+
+TEST_F(LimitsTest, HttpMaxConnectionsPerIp) {
+  Start(R"({"http_max_connections_per_ip": 2})");
+  std::vector<std::unique_ptr<RawConnection>> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(std::make_unique<RawConnection>(http_port_));
+    ASSERT_TRUE(open.back()->connected());
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // both accepted
+  // A third from the same address (127.0.0.1) is closed at accept.
+  RawConnection extra(http_port_);
+  ASSERT_TRUE(extra.connected());
+  EXPECT_TRUE(extra.ClosedWithin(absl::Seconds(3)));
+  ASSERT_TRUE(open[0]->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  bool closed = false;
+  EXPECT_THAT(open[0]->Read(absl::Seconds(3), &closed), HasSubstr(" 200"));
+}
+
+// Not a limit of its own, but the listener's: an unsigned webhook is
+// refused from its head, before a byte of its (declared, huge) body is sent.
+TEST_F(LimitsTest, UnsignedWebhookIsRefusedBeforeItsBody) {
+  Start("{}");
+  metrics::Counter* unauthorized =
+      metrics::GatewayMetrics::Global().webhook_requests->Get({"401"});
+  const uint64_t before = unauthorized->Value();
+  RawConnection c(http_port_);
+  ASSERT_TRUE(c.Send(
+      "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 1000000\r\n\r\n"));
+  bool closed = false;
+  std::string answer = c.Read(absl::Seconds(3), &closed);
+  EXPECT_THAT(answer.substr(0, answer.find("\r\n")), HasSubstr(" 401"));
+  EXPECT_TRUE(closed || c.ClosedWithin(absl::Seconds(3)));
+  // Counted as the ingress counts every answer.
+  EXPECT_EQ(unauthorized->Value(), before + 1);
 }
 
 TEST_F(LimitsTest, HttpHeaderTimeout) {

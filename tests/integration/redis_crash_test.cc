@@ -46,8 +46,8 @@ Replica StartReplica(const std::string& store) {
   replica.process = std::make_unique<Subprocess>(
       std::vector<std::string>{
           BinaryPath("service/wagate"), "--grpc_address=127.0.0.1:0",
-          "--http_address=127.0.0.1:0", "--graph_base_url=http://127.0.0.1:1",
-          "--store=" + store},
+          "--http_address=127.0.0.1:0", "--admin_address=127.0.0.1:0",
+          "--graph_base_url=http://127.0.0.1:1", "--store=" + store},
       std::vector<std::string>{absl::StrCat("WAGATE_APP_SECRET=", kSecret),
                                "WAGATE_VERIFY_TOKEN=verify"});
   EXPECT_TRUE(replica.process->Start().ok());

@@ -154,5 +154,24 @@ TEST(SandboxTest, CreatedTemplateIsApprovedOnSubscribeAndSendable) {
   (*gateway)->Shutdown();
 }
 
+TEST(SandboxTest, RefusesAnyNonLoopbackListener) {
+  EXPECT_TRUE(Sandbox::CheckLoopbackOnly({{"--grpc_address", "127.0.0.1:0"},
+                                          {"--http_address", "localhost:8080"},
+                                          {"--admin_address", "[::1]:9464"}})
+                  .ok());
+  // A listener turned off (empty address) exposes nothing.
+  EXPECT_TRUE(Sandbox::CheckLoopbackOnly({{"--admin_address", ""}}).ok());
+  for (const char* address : {"0.0.0.0:8080", "[::]:8080", ":8080",
+                              "10.1.2.3:8080", "example.com:80"}) {
+    absl::Status status = Sandbox::CheckLoopbackOnly(
+        {{"--grpc_address", "127.0.0.1:0"}, {"--http_address", address}});
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << address;
+    EXPECT_THAT(status.message(),
+                ::testing::HasSubstr(absl::StrCat("--http_address ", address)))
+        << address;
+    EXPECT_THAT(status.message(), ::testing::HasSubstr("--sandbox")) << address;
+  }
+}
+
 }  // namespace
 }  // namespace wagate::server

@@ -46,7 +46,8 @@ Gateway StartGateway(const std::string& dir) {
   gateway.process = std::make_unique<Subprocess>(
       std::vector<std::string>{
           BinaryPath("service/wagate"), "--grpc_address=127.0.0.1:0",
-          "--http_address=127.0.0.1:0", "--store=sqlite:" + dir + "/w.db"},
+          "--http_address=127.0.0.1:0", "--admin_address=127.0.0.1:0",
+          "--store=sqlite:" + dir + "/w.db"},
       std::vector<std::string>{absl::StrCat("WAGATE_APP_SECRET=", kSecret),
                                "WAGATE_VERIFY_TOKEN=verify"});
   EXPECT_TRUE(gateway.process->Start().ok());
@@ -258,7 +259,7 @@ TEST(WebhookCrashTest,
         std::vector<std::string>{
             BinaryPath("service/wagate"), "--grpc_address=" + grpc_address,
             absl::StrCat("--http_address=127.0.0.1:", http_port),
-            "--store=sqlite:" + dir + "/w.db"},
+            "--admin_address=127.0.0.1:0", "--store=sqlite:" + dir + "/w.db"},
         std::vector<std::string>{absl::StrCat("WAGATE_APP_SECRET=", kSecret),
                                  "WAGATE_VERIFY_TOKEN=verify"});
     EXPECT_TRUE(process->Start().ok());
