@@ -57,9 +57,9 @@ absl::Status ValidateClientName(absl::string_view name,
 }
 
 // Graph object ids (phone numbers, WABAs) are digits.
-absl::Status ValidateIds(const google::protobuf::RepeatedPtrField<std::string>&
-                             ids,
-                         absl::string_view where) {
+absl::Status ValidateIds(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    absl::string_view where) {
   for (int i = 0; i < ids.size(); ++i) {
     const std::string& id = ids[i];
     bool digits = !id.empty() && id.size() <= 32;
@@ -242,8 +242,9 @@ absl::StatusOr<std::shared_ptr<const ApiKeys>> ApiKeys::Create(
       }
       scope->services.insert(service);
     }
-    if (absl::Status ids = ValidateIds(client.phone_number_ids(),
-                                       absl::StrCat(where, ".phone_number_ids"));
+    if (absl::Status ids =
+            ValidateIds(client.phone_number_ids(),
+                        absl::StrCat(where, ".phone_number_ids"));
         !ids.ok()) {
       return ids;
     }

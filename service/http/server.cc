@@ -895,7 +895,7 @@ absl::Status ServerCore::Listen(absl::string_view address) {
         absl::StrCat("already listening on ", address_));
   }
   beast::error_code ec;
-  auto fail = [&](absl::string_view what) {
+  auto fail = [&](absl::string_view what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     beast::error_code ignored;
     acceptor_.close(ignored);
     std::string message = absl::StrCat(what, " ", address, ": ", ec.message());

@@ -281,9 +281,10 @@ void RedisPacing::Run() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     // A number with requests releases in the same script call.
     for (auto& [number_id, batch] : batches) {
       std::vector<std::string> slots;
-      auto r =
-          std::find_if(releases.begin(), releases.end(),
-                       [&](const auto& x) { return x.first == number_id; });
+      // (A structured binding cannot be captured in C++17: name it.)
+      const std::string& id = number_id;
+      auto r = std::find_if(releases.begin(), releases.end(),
+                            [&](const auto& x) { return x.first == id; });
       if (r != releases.end()) slots.swap(r->second);
       AcquireBatch(number_id, std::move(batch), slots, &ready);
       RunReady(ready);

@@ -109,8 +109,8 @@ grpc::ServerUnaryReactor* UnaryGraphRpcIf(
   prepared->deadline = DeadlineOf(*context);
   auto call = std::make_shared<graph::GraphCall>(*std::move(prepared));
   const graph::GraphCall& checked = *call;
-  precondition(checked, [&graph, reactor, call, on_ok = std::move(on_ok)](
-                            grpc::Status allowed) {
+  precondition(checked, [&graph, reactor, call,
+                         on_ok = std::move(on_ok)](grpc::Status allowed) {
     if (!allowed.ok()) {
       reactor->Finish(allowed);
       return;

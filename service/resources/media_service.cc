@@ -449,7 +449,7 @@ class MediaService::UploadReactor
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool eof_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // FinishOnce ran
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;   // FinishOnce ran
   int starting_reads_ ABSL_GUARDED_BY(mu_) = 0;  // marked, StartRead pending
   bool finish_deferred_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status deferred_status_ ABSL_GUARDED_BY(mu_);

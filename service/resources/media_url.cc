@@ -49,7 +49,8 @@ absl::Status ParseUrlOrigin(absl::string_view url, UrlOrigin* origin) {
     host = authority.substr(0, close + 1);
     absl::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after[0] != ':' || !absl::SimpleAtoi(after.substr(1), &origin->port)) {
+      if (after[0] != ':' ||
+          !absl::SimpleAtoi(after.substr(1), &origin->port)) {
         return NotAUrl();
       }
     }
@@ -90,8 +91,8 @@ absl::Status CheckMediaDownloadUrl(absl::string_view url,
     return absl::OkStatus();
   }
   return absl::FailedPreconditionError(absl::StrCat(
-      "Graph answered the media lookup with a download URL on ",
-      origin.scheme, "://", origin.host, ":", origin.port,
+      "Graph answered the media lookup with a download URL on ", origin.scheme,
+      "://", origin.host, ":", origin.port,
       ", which is neither https on Meta's media hosts nor the Graph base URL: "
       "not sending the access token there"));
 }

@@ -27,11 +27,11 @@ struct UrlOrigin {
 // user info.
 absl::Status ParseUrlOrigin(absl::string_view url, UrlOrigin* origin);
 
-// OK when `url` is https (port 443) on one of Meta's media hosts (lookaside.fbsbx.com,
-// or a subdomain of fbsbx.com or fbcdn.net), or has the same scheme, host
-// and port as `graph_base_url` (the emulator serves media itself).
-// FAILED_PRECONDITION otherwise, naming the host but never the query (it
-// carries a signature).
+// OK when `url` is https (port 443) on one of Meta's media hosts
+// (lookaside.fbsbx.com, or a subdomain of fbsbx.com or fbcdn.net), or has the
+// same scheme, host and port as `graph_base_url` (the emulator serves media
+// itself). FAILED_PRECONDITION otherwise, naming the host but never the query
+// (it carries a signature).
 absl::Status CheckMediaDownloadUrl(absl::string_view url,
                                    absl::string_view graph_base_url);
 

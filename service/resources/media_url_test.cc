@@ -25,10 +25,10 @@ TEST(MediaUrlTest, OtherHostsAndPlainHttpAreRefused) {
   for (const char* url :
        {"http://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
         "https://evil.example/steal", "https://fbsbx.com.evil.example/x",
-        "https://lookaside.fbsbx.com@evil.example/x",
-        "https://evilfbsbx.com/x", "https://lookaside.fbsbx.com:8443/x",
-        "ftp://lookaside.fbsbx.com/x", "//lookaside.fbsbx.com/x", "",
-        "https://", "https://[::1]/x", "https://127.0.0.1/x"}) {
+        "https://lookaside.fbsbx.com@evil.example/x", "https://evilfbsbx.com/x",
+        "https://lookaside.fbsbx.com:8443/x", "ftp://lookaside.fbsbx.com/x",
+        "//lookaside.fbsbx.com/x", "", "https://", "https://[::1]/x",
+        "https://127.0.0.1/x"}) {
     absl::Status s = CheckMediaDownloadUrl(url, kGraph);
     EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << url;
   }
@@ -41,8 +41,7 @@ TEST(MediaUrlTest, TheGraphBaseUrlsOriginIsAllowedEvenOverHttp) {
                   emulator)
                   .ok());
   // Another port or scheme of the same host is another origin.
-  EXPECT_FALSE(
-      CheckMediaDownloadUrl("http://127.0.0.1:8090/x", emulator).ok());
+  EXPECT_FALSE(CheckMediaDownloadUrl("http://127.0.0.1:8090/x", emulator).ok());
   EXPECT_FALSE(
       CheckMediaDownloadUrl("https://127.0.0.1:8089/x", emulator).ok());
 }

@@ -46,16 +46,16 @@ struct TemplateOwners::Lookup {
     call.query.emplace_back("fields", "id,name");
     call.deadline = self->deadline;
     Lookup* lookup = self.get();
-    lookup->graph->Call(std::move(call), [self = std::move(self)](
-                                             graph::GraphResult result) {
-      if (!result.ok()) return self->Fail(result);
-      graph::JsonDocument doc;
-      if (doc.Parse(result.body).ok()) {
-        self->name = doc.root().GetString("name");
-      }
-      if (self->name.empty()) return self->NotOwned();
-      ListPage(self, "");
-    });
+    lookup->graph->Call(std::move(call),
+                        [self = std::move(self)](graph::GraphResult result) {
+                          if (!result.ok()) return self->Fail(result);
+                          graph::JsonDocument doc;
+                          if (doc.Parse(result.body).ok()) {
+                            self->name = doc.root().GetString("name");
+                          }
+                          if (self->name.empty()) return self->NotOwned();
+                          ListPage(self, "");
+                        });
   }
 
   static void ListPage(std::shared_ptr<Lookup> self, std::string after) {
@@ -69,23 +69,23 @@ struct TemplateOwners::Lookup {
     call.deadline = self->deadline;
     ++self->pages;
     Lookup* lookup = self.get();
-    lookup->graph->Call(std::move(call), [self = std::move(self)](
-                                             graph::GraphResult result) {
-      if (!result.ok()) return self->Fail(result);
-      graph::JsonDocument doc;
-      if (!doc.Parse(result.body).ok()) return self->NotOwned();
-      for (graph::JsonObject item : doc.root().GetArray("data")) {
-        if (item.GetString("id") == self->template_id) {
-          self->owners->Learn(self->template_id, self->waba_id);
-          return self->done(grpc::Status::OK);
-        }
-      }
-      std::string next = NextPageToken(doc.root());
-      if (next.empty() || self->pages >= kMaxListPages) {
-        return self->NotOwned();
-      }
-      ListPage(self, std::move(next));
-    });
+    lookup->graph->Call(
+        std::move(call), [self = std::move(self)](graph::GraphResult result) {
+          if (!result.ok()) return self->Fail(result);
+          graph::JsonDocument doc;
+          if (!doc.Parse(result.body).ok()) return self->NotOwned();
+          for (graph::JsonObject item : doc.root().GetArray("data")) {
+            if (item.GetString("id") == self->template_id) {
+              self->owners->Learn(self->template_id, self->waba_id);
+              return self->done(grpc::Status::OK);
+            }
+          }
+          std::string next = NextPageToken(doc.root());
+          if (next.empty() || self->pages >= kMaxListPages) {
+            return self->NotOwned();
+          }
+          ListPage(self, std::move(next));
+        });
   }
 
   void Fail(const graph::GraphResult& result) {

@@ -63,8 +63,8 @@ class TemplateOwners : public std::enable_shared_from_this<TemplateOwners> {
   // `access_token`, within `deadline`) only when the template is unknown.
   // `done` runs once, inline or on an io thread.
   void Verify(graph::GraphClient& graph, std::string access_token,
-              std::string waba_id, std::string template_id,
-              absl::Time deadline, std::function<void(grpc::Status)> done);
+              std::string waba_id, std::string template_id, absl::Time deadline,
+              std::function<void(grpc::Status)> done);
 
   size_t size() const;
 

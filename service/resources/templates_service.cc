@@ -17,9 +17,9 @@ TemplatesService::TemplatesService(graph::GraphClient& graph,
     : graph_(graph),
       accounts_(accounts),
       options_(options),
-      owners_(options_.owners != nullptr
-                  ? options_.owners
-                  : std::make_shared<TemplateOwners>()) {}
+      owners_(options_.owners != nullptr ? options_.owners
+                                         : std::make_shared<TemplateOwners>()) {
+}
 
 namespace {
 
