@@ -4,7 +4,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -35,6 +37,10 @@ constexpr int kRetentionChunk = 5000;
 constexpr int kPage = 1000;
 // How long the tail blocks in XREAD before asking again.
 constexpr int kTailBlockMs = 1000;
+// Idempotency key workers (each with its own connection), and how many
+// operations may wait for them before new ones are refused.
+constexpr int kIdempotencyThreads = 4;
+constexpr size_t kMaxQueuedIdempotency = 10000;
 // How long the writer waits for the tail to reach what it appended before
 // running `done` anyway (the tail is behind or reconnecting).
 constexpr absl::Duration kTailWait = absl::Seconds(1);
@@ -266,23 +272,25 @@ end
 return n
 )lua";
 
-// KEYS: key hash, idemx. ARGV: now, ttl_us, key. Returns {state, result}:
-// 0 new (reserved now), 1 in progress, 2 done.
+// KEYS: key hash, idemx. ARGV: now, ttl_us, key, fingerprint. Returns
+// {state, result, fingerprint}: 0 new (reserved now), 1 in progress, 2 done;
+// the fingerprint the key was reserved with ('' for keys older than it).
 constexpr absl::string_view kIdemBeginLua = R"lua(
 local now = now_us()
-local h = redis.call('HMGET', KEYS[1], 's', 'r', 'x')
+local h = redis.call('HMGET', KEYS[1], 's', 'r', 'x', 'f')
 if h[1] and tonumber(h[3]) > now then
-  if h[1] == '1' then return {2, h[2]} end
-  return {1, ''}
+  local f = h[4] or ''
+  if h[1] == '1' then return {2, h[2] or '', f} end
+  return {1, '', f}
 end
 local ttl = tonumber(ARGV[2])
 local x = fmt(now + ttl)
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', '0', 'ttl', fmt(ttl), 'x', x)
+redis.call('HSET', KEYS[1], 's', '0', 'ttl', fmt(ttl), 'x', x, 'f', ARGV[4])
 -- Redis forgets the key by itself too (a backstop for retention).
 redis.call('PEXPIRE', KEYS[1], fmt(math.max(1, math.ceil(ttl / 1000))))
 redis.call('ZADD', KEYS[2], x, ARGV[3])
-return {0, ''}
+return {0, '', ''}
 )lua";
 
 // KEYS: key hash, idemx. ARGV: now, result, key. Returns 1, or 0 if the key
@@ -384,6 +392,158 @@ absl::StatusOr<std::vector<EventRecord>> ParseEntries(
   return out;
 }
 
+// Idempotency keys on Redis: a few worker threads, each with its own
+// connection, run the scripts, so no caller waits for a round trip; several
+// run at once so one slow reply does not hold the others up.
+class RedisIdempotencyKeys : public IdempotencyKeys {
+ public:
+  RedisIdempotencyKeys(const redis::Address& address,
+                       const redis::ClientOptions& client_options,
+                       std::string key_prefix, std::string expiry_key,
+                       std::function<std::string()> now)
+      : key_prefix_(std::move(key_prefix)),
+        expiry_key_(std::move(expiry_key)),
+        now_(std::move(now)) {
+    for (int i = 0; i < kIdempotencyThreads; ++i) {
+      auto client = std::make_unique<redis::Client>(address, client_options);
+      threads_.emplace_back(
+          [this, client = std::move(client)] { Loop(*client); });
+    }
+  }
+
+  // Runs what is queued (every callback runs), then joins.
+  ~RedisIdempotencyKeys() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (std::thread& t : threads_) t.join();
+  }
+
+  void Begin(std::string key, std::string fingerprint, absl::Duration ttl,
+             BeginCallback done) override {
+    if (key.empty()) {
+      done(absl::InvalidArgumentError("idempotency key is empty"));
+      return;
+    }
+    auto shared_done = std::make_shared<BeginCallback>(std::move(done));
+    Post(
+        [this, key = std::move(key), fingerprint = std::move(fingerprint), ttl,
+         shared_done](redis::Client& client) {
+          (*shared_done)(RunBegin(client, key, fingerprint, ttl));
+        },
+        [shared_done](absl::Status s) { (*shared_done)(std::move(s)); });
+  }
+
+  void Complete(std::string key, std::string result,
+                DoneCallback done) override {
+    auto shared_done = std::make_shared<DoneCallback>(std::move(done));
+    Post(
+        [this, key = std::move(key), result = std::move(result),
+         shared_done](redis::Client& client) {
+          absl::StatusOr<redis::Reply> r = client.Eval(
+              ScriptFor(kIdemCompleteLua), {key_prefix_ + key, expiry_key_},
+              {now_(), result, key});
+          absl::Status s = r.status();
+          if (s.ok() && r->integer == 0) {
+            s = absl::NotFoundError(
+                "idempotency key was not reserved (or has expired)");
+          }
+          (*shared_done)(std::move(s));
+        },
+        [shared_done](absl::Status s) { (*shared_done)(std::move(s)); });
+  }
+
+  void Abandon(std::string key, DoneCallback done) override {
+    auto shared_done = std::make_shared<DoneCallback>(std::move(done));
+    Post(
+        [this, key = std::move(key), shared_done](redis::Client& client) {
+          (*shared_done)(client
+                             .Eval(ScriptFor(kIdemAbandonLua),
+                                   {key_prefix_ + key, expiry_key_}, {"", key})
+                             .status());
+        },
+        [shared_done](absl::Status s) { (*shared_done)(std::move(s)); });
+  }
+
+ private:
+  struct Job {
+    std::function<void(redis::Client&)> run;
+    std::function<void(absl::Status)> refuse;
+  };
+
+  absl::StatusOr<IdempotencyResult> RunBegin(redis::Client& client,
+                                             const std::string& key,
+                                             const std::string& fingerprint,
+                                             absl::Duration ttl) {
+    ASSIGN_OR_RETURN(
+        redis::Reply r,
+        client.Eval(
+            ScriptFor(kIdemBeginLua), {key_prefix_ + key, expiry_key_},
+            {now_(),
+             absl::StrCat(std::max<int64_t>(1, absl::ToInt64Microseconds(ttl))),
+             key, fingerprint}));
+    if (!r.is_array() || r.elements.size() != 3) return Malformed("begin");
+    IdempotencyResult result;
+    switch (r.elements[0].integer) {
+      case 0:
+        result.state = IdempotencyState::kNew;
+        return result;
+      case 1:
+        result.state = IdempotencyState::kInProgress;
+        break;
+      default:
+        result.state = IdempotencyState::kDone;
+        result.result = r.elements[1].str;
+    }
+    result.fingerprint = r.elements[2].str;
+    return result;
+  }
+
+  // Queues `job`; refuses it at once (UNAVAILABLE, on this thread) when the
+  // store is closing or too much waits already (Redis is slow or down: fail
+  // fast rather than pile up sends).
+  void Post(std::function<void(redis::Client&)> run,
+            std::function<void(absl::Status)> refuse) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_ && queue_.size() < kMaxQueuedIdempotency) {
+        queue_.push_back(Job{std::move(run), std::move(refuse)});
+        return;
+      }
+    }
+    refuse(absl::UnavailableError(
+        "event store: too many idempotency key operations waiting for "
+        "redis, or the store is closing"));
+  }
+
+  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !queue_.empty();
+  }
+
+  void Loop(redis::Client& client) {
+    while (true) {
+      Job job;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &RedisIdempotencyKeys::HasWorkLocked));
+        if (queue_.empty()) return;  // stopping, nothing left
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job.run(client);
+    }
+  }
+
+  const std::string key_prefix_;
+  const std::string expiry_key_;
+  const std::function<std::string()> now_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
+};
+
 class RedisStore : public Store {
  public:
   RedisStore(redis::Address address, StoreOptions options)
@@ -402,6 +562,7 @@ class RedisStore : public Store {
   }
 
   ~RedisStore() override {
+    idempotency_.reset();  // its callbacks run before the rest goes
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
@@ -439,6 +600,9 @@ class RedisStore : public Store {
     tail_thread_id_ = tail_thread_.get_id();
     writer_thread_ = std::thread([this] { WriterLoop(); });
     writer_thread_id_ = writer_thread_.get_id();
+    idempotency_ = std::make_unique<RedisIdempotencyKeys>(
+        address_, client_options_, idem_prefix_, idem_expiry_key_,
+        [this] { return Now(); });
     return absl::OkStatus();
   }
 
@@ -626,62 +790,7 @@ class RedisStore : public Store {
 
   // ---- Idempotency keys ----
 
-  absl::StatusOr<IdempotencyResult> BeginIdempotent(
-      absl::string_view key, absl::Duration ttl) override {
-    if (key.empty()) {
-      return absl::InvalidArgumentError("idempotency key is empty");
-    }
-    RETURN_IF_ERROR(CheckThread());
-    ClientLease client = Acquire();
-    ASSIGN_OR_RETURN(
-        redis::Reply r,
-        client->Eval(
-            ScriptFor(kIdemBeginLua),
-            {idem_prefix_ + std::string(key), idem_expiry_key_},
-            {Now(),
-             absl::StrCat(std::max<int64_t>(1, absl::ToInt64Microseconds(ttl))),
-             std::string(key)}));
-    if (!r.is_array() || r.elements.size() != 2) return Malformed("begin");
-    IdempotencyResult result;
-    switch (r.elements[0].integer) {
-      case 0:
-        result.state = IdempotencyState::kNew;
-        break;
-      case 1:
-        result.state = IdempotencyState::kInProgress;
-        break;
-      default:
-        result.state = IdempotencyState::kDone;
-        result.result = r.elements[1].str;
-    }
-    return result;
-  }
-
-  absl::Status CompleteIdempotent(absl::string_view key,
-                                  absl::string_view result) override {
-    RETURN_IF_ERROR(CheckThread());
-    ClientLease client = Acquire();
-    ASSIGN_OR_RETURN(
-        redis::Reply r,
-        client->Eval(ScriptFor(kIdemCompleteLua),
-                     {idem_prefix_ + std::string(key), idem_expiry_key_},
-                     {Now(), std::string(result), std::string(key)}));
-    if (r.integer == 0) {
-      return absl::NotFoundError(
-          "idempotency key was not reserved (or has expired)");
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status AbandonIdempotent(absl::string_view key) override {
-    RETURN_IF_ERROR(CheckThread());
-    ClientLease client = Acquire();
-    return client
-        ->Eval(ScriptFor(kIdemAbandonLua),
-               {idem_prefix_ + std::string(key), idem_expiry_key_},
-               {"", std::string(key)})
-        .status();
-  }
+  IdempotencyKeys* idempotency_keys() override { return idempotency_.get(); }
 
  private:
   struct AppendJob {
@@ -957,6 +1066,7 @@ class RedisStore : public Store {
   std::string stream_key_, seen_key_, last_key_, bytes_key_, pruned_key_,
       idem_prefix_, idem_expiry_key_, deadline_prefix_;
 
+  std::unique_ptr<RedisIdempotencyKeys> idempotency_;
   std::unique_ptr<redis::Client> writer_client_;  // writer thread only
   std::unique_ptr<redis::Client> tail_client_;    // tail thread (+Shutdown)
   std::thread writer_thread_;
