@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -54,6 +55,17 @@ SendOutcome LocalFailure(absl::StatusCode code, std::string message,
   o.status = graph::StatusWithGraphError(ToGrpcCode(code), std::move(message),
                                          o.error);
   return o;
+}
+
+// Label values longer than this are never a phone number ID.
+constexpr size_t kMaxPhoneNumberIdLength = 32;
+
+bool IsPhoneNumberId(absl::string_view id) {
+  if (id.empty() || id.size() > kMaxPhoneNumberIdLength) return false;
+  for (char c : id) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
 }
 
 SendOutcome IdempotencyMismatch() {
@@ -165,6 +177,11 @@ Sender::Sender(boost::asio::io_context& io, graph::GraphClient& graph,
       keys_(keys),
       options_(std::move(options)),
       rng_(std::random_device{}()) {
+  if (!accounts_.single_account()) {
+    for (const config::PhoneNumberAccount& a : accounts_.ConfiguredNumbers()) {
+      configured_numbers_.insert(a.phone_number_id);
+    }
+  }
   Pacer::Options pacer_options;
   pacer_options.default_mps = options_.default_mps;
   pacer_options.window = options_.pacer_window;
@@ -257,15 +274,36 @@ double Sender::UnitRandom() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
+std::string Sender::NumberLabelLocked(const std::string& phone_number_id,
+                                      bool ok) {
+  if (!IsPhoneNumberId(phone_number_id)) return "invalid";
+  if (!accounts_.single_account()) {
+    return configured_numbers_.contains(phone_number_id) ? phone_number_id
+                                                         : "other";
+  }
+  // Any number is served: only ones Meta accepted a send from earn a label,
+  // and only so many.
+  if (labelled_numbers_.contains(phone_number_id)) return phone_number_id;
+  if (ok && labelled_numbers_.size() < options_.max_number_labels) {
+    labelled_numbers_.insert(phone_number_id);
+    return phone_number_id;
+  }
+  return "other";
+}
+
 void Sender::Count(const std::string& phone_number_id, const char* result,
                    int code) {
+  std::string label;
+  {
+    absl::MutexLock lock(&mu_);
+    label = NumberLabelLocked(phone_number_id, std::strcmp(result, "ok") == 0);
+    ++results_[std::make_tuple(label, std::string(result), code)];
+  }
   if (options_.metrics != nullptr) {
     const std::string code_text = absl::StrCat(code);
-    options_.metrics->messages_sent->Get({phone_number_id, result, code_text})
+    options_.metrics->messages_sent->Get({label, result, code_text})
         ->Increment();
   }
-  absl::MutexLock lock(&mu_);
-  ++results_[std::make_tuple(phone_number_id, std::string(result), code)];
 }
 
 SenderStats Sender::Stats() const {

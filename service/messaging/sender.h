@@ -53,6 +53,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -96,6 +97,10 @@ struct SenderOptions {
   // over 1 s absorb clock granularity at Meta's side.
   absl::Duration pacer_window = absl::Milliseconds(1010);
   int default_mps = 80;
+  // Single-account mode serves any number, so the phone_number_id label of
+  // results is bounded: a number gets its own label after its first
+  // successful send, for at most this many numbers; the rest are "other".
+  size_t max_number_labels = 1000;
   // Where to count sends and pacer waits; null: nowhere (Stats() still
   // works). Production: &metrics::GatewayMetrics::Global(). Graph latency
   // is the GraphClient's observer's business.
@@ -105,12 +110,16 @@ struct SenderOptions {
   std::shared_ptr<SharedPacingGate> shared_pacing;
 };
 
-// Counters for metrics. `results` is keyed by (phone_number_id, result,
-// graph code): result is "ok", "graph_error", "transport_error",
-// "outcome_unknown", "invalid", "not_configured", "paced_out", "replayed",
-// "idempotency_conflict" (held elsewhere past the deadline),
-// "idempotency_mismatch" (the key came with a different request),
-// "store_error".
+// Counters for metrics. `results` is keyed by (number label, result, graph
+// code). The number label is the phone_number_id for a number the accounts
+// configure (multi-account) or that has sent successfully (single-account,
+// up to SenderOptions::max_number_labels); "invalid" for a value that is not
+// a phone number ID (empty, not digits, over 32 characters); "other" for the
+// rest — so neither map nor metric grows with what callers make up. result
+// is "ok", "graph_error", "transport_error", "outcome_unknown", "invalid",
+// "not_configured", "paced_out", "replayed", "idempotency_conflict" (held
+// elsewhere past the deadline), "idempotency_mismatch" (the key came with a
+// different request), "store_error".
 struct SenderStats {
   std::map<std::tuple<std::string, std::string, int>, uint64_t> results;
   uint64_t retries = 0;
@@ -206,6 +215,8 @@ class Sender {
                         KeyAction action);
   void AnswerWaiters(const std::string& scoped_key, const SendOutcome& o);
   void Count(const std::string& phone_number_id, const char* result, int code);
+  std::string NumberLabelLocked(const std::string& phone_number_id, bool ok)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountPacer(const absl::Status& s, absl::Duration waited);
   double UnitRandom();
 
@@ -214,6 +225,8 @@ class Sender {
   const config::Accounts& accounts_;
   events::IdempotencyKeys* const keys_;
   const SenderOptions options_;
+  // The numbers the accounts configure (multi-account mode): labelled.
+  absl::flat_hash_set<std::string> configured_numbers_;
   std::shared_ptr<Pacer> pacer_;
   // Timers and store callbacks check it: they may fire after the Sender is
   // gone.
@@ -224,6 +237,8 @@ class Sender {
       ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<std::string, std::string, int>, uint64_t> results_
       ABSL_GUARDED_BY(mu_);
+  // Single-account mode: the numbers labelled so far.
+  absl::flat_hash_set<std::string> labelled_numbers_ ABSL_GUARDED_BY(mu_);
   uint64_t retries_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t graph_requests_ ABSL_GUARDED_BY(mu_) = 0;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);

@@ -3,8 +3,8 @@
 // graph::GraphClient over http::Client, a real SQLite store, and fakes of
 // events::IdempotencyKeys only where a test must hold or inspect the store's
 // answers. Covers issue 14's send path: idempotency keys per client and per
-// request, the store never called on a thread that sends, and one Graph
-// client with one redaction.
+// request, the store never called on a thread that sends, one Graph client
+// with one redaction, and bounded metric labels.
 #include "service/messaging/sender.h"
 
 #include <sqlite3.h>
@@ -274,6 +274,7 @@ class SenderTest : public ::testing::Test {
     enum class Keys { kSqlite, kFake, kNone } keys = Keys::kSqlite;
     bool single_account = false;
     metrics::GatewayMetrics* metrics = nullptr;
+    size_t max_number_labels = 1000;
   };
 
   void StartSender(SenderConfig c) {
@@ -298,6 +299,7 @@ class SenderTest : public ::testing::Test {
     graph_ = std::make_unique<graph::GraphClient>(*http_, go);
     SenderOptions so;
     so.metrics = c.metrics;
+    so.max_number_labels = c.max_number_labels;
     sender_ = std::make_unique<Sender>(io.io, *graph_, *accounts_, keys, so);
     sender_->SetThroughput(kPnid, 1000);
     sender_->SetThroughput(kPnid2, 1000);
@@ -676,6 +678,96 @@ TEST_F(SenderTest, EveryGraphCallGoesThroughTheGraphClient) {
       std::set<std::string>(operations.begin(), operations.end()),
       (std::set<std::string>{"send_message", "get_throughput", "mark_read"}));
   EXPECT_EQ(graph_->stats().calls, operations.size());
+}
+
+// ------------------------------------------------------------ item 4
+
+size_t SeriesOf(metrics::Registry& registry, const std::string& family) {
+  std::string text = registry.Render();
+  size_t n = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, family + "{")) ++n;
+  }
+  return n;
+}
+
+std::string RandomDigits(std::mt19937_64& rng, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s.push_back('0' + rng() % 10);
+  return s;
+}
+
+TEST_F(SenderTest, InvalidNumbersLeaveBoundedLabelsAndStats) {
+  StartEmulator();
+  metrics::Registry registry;
+  metrics::GatewayMetrics metrics(registry);
+  StartSender({.metrics = &metrics});
+  std::mt19937_64 rng(14);
+  for (int i = 0; i < 10000; ++i) {
+    std::string id;
+    switch (i % 4) {
+      case 0:
+        id = RandomDigits(rng, 15);  // not configured
+        break;
+      case 1:
+        id = absl::StrCat("x", RandomDigits(rng, 10));  // not digits
+        break;
+      case 2:
+        id = RandomDigits(rng, 40 + i % 100);  // too long
+        break;
+      default:
+        id = std::string(1 + i % 300, 'a' + i % 26);
+    }
+    Result r;
+    sender_->Send("", Text("hello", "", id), absl::Now() + absl::Seconds(5),
+                  r.Callback());
+    ASSERT_FALSE(r.Wait().status.ok());
+  }
+  SenderStats stats = sender_->Stats();
+  EXPECT_LE(stats.results.size(), 4u);
+  std::set<std::string> labels;
+  for (const auto& [k, n] : stats.results) labels.insert(std::get<0>(k));
+  EXPECT_THAT(labels, ::testing::IsSubsetOf({"invalid", "other"}));
+  EXPECT_LE(metrics.messages_sent->size(), 4u);
+  EXPECT_LE(SeriesOf(registry, "wagate_messages_sent_total"), 4u);
+  // Configured numbers keep their own label.
+  ASSERT_TRUE(SendSync("", Text("hello")).status.ok());
+  EXPECT_EQ((sender_->Stats().results[{kPnid, "ok", 0}]), 1u);
+}
+
+TEST_F(SenderTest, SingleAccountLabelsOnlyNumbersThatSentUpToTheCap) {
+  std::vector<std::string> extra;
+  for (int i = 0; i < 6; ++i)
+    extra.push_back(absl::StrCat("10654035224300", i));
+  StartEmulator(extra);
+  metrics::Registry registry;
+  metrics::GatewayMetrics metrics(registry);
+  StartSender(
+      {.single_account = true, .metrics = &metrics, .max_number_labels = 4});
+  // Numbers Graph does not know: served (single account), refused by Graph,
+  // never labelled.
+  std::mt19937_64 rng(15);
+  for (int i = 0; i < 300; ++i) {
+    Result r;
+    sender_->Send("", Text("hello", "", RandomDigits(rng, 15)),
+                  absl::Now() + absl::Seconds(10), r.Callback());
+    EXPECT_FALSE(r.Wait().status.ok());
+  }
+  SenderStats stats = sender_->Stats();
+  for (const auto& [k, n] : stats.results) EXPECT_EQ(std::get<0>(k), "other");
+  // Numbers that send: labelled, the first four only.
+  for (const std::string& id : extra) {
+    ASSERT_TRUE(SendSync("", Text("hello", "", id)).status.ok());
+    ASSERT_TRUE(SendSync("", Text("again", "", id)).status.ok());
+  }
+  stats = sender_->Stats();
+  std::set<std::string> labels;
+  for (const auto& [k, n] : stats.results) labels.insert(std::get<0>(k));
+  EXPECT_EQ(labels, (std::set<std::string>{"other", extra[0], extra[1],
+                                           extra[2], extra[3]}));
+  EXPECT_EQ((stats.results[{extra[0], "ok", 0}]), 2u);
+  EXPECT_EQ((stats.results[{"other", "ok", 0}]), 4u);
+  EXPECT_LE(SeriesOf(registry, "wagate_messages_sent_total"), 10u);
 }
 
 }  // namespace

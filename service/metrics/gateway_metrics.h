@@ -18,8 +18,11 @@
 //     "paced_out", "replayed", "idempotency_conflict",
 //     "idempotency_mismatch", "store_error"; graph_code: Graph's error code
 //     as decimal, "0" when there is none. phone_number_id is the business
-//     number sending. NEVER label by the recipient, by message content or
-//     by anything secret.
+//     number sending, bounded (messaging/sender.h SenderStats): a configured
+//     number (or, in single-account mode, one that has sent, up to 1000),
+//     else "other"; "invalid" for a value that is not a phone number ID.
+//     NEVER label by the recipient, by message content, by a raw caller
+//     value or by anything secret.
 //   graph_request_duration.operation: GraphCall::operation ("send_message",
 //     "list_phone_numbers", ...), a fixed set chosen in code.
 //   pacer_rejections.reason: "deadline" (no capacity before the call's
