@@ -329,6 +329,8 @@ class SenderTest : public ::testing::Test {
   fs::path dir_;
   emulator::testing::IoThreads emulator_io_;
   Io io_{2};
+  // For tests that need to know the io thread, or to have only one.
+  Io single_io_{1};
   std::unique_ptr<emulator::Emulator> emulator_;
   std::unique_ptr<emulator::testing::GraphCaller> control_;
   std::string graph_url_;
@@ -494,7 +496,7 @@ TEST_F(SenderTest, TheStoreGetsTheScopedKeyAndTheRequestsFingerprint) {
 // the next store call, the caller's callback).
 TEST_F(SenderTest, StoreCallbacksAreHandedToTheIoContext) {
   StartEmulator();
-  Io io(1);
+  Io& io = single_io_;
   StartSender({.io = &io, .keys = SenderConfig::Keys::kFake});
   Result r;
   sender_->Send("crm", Text("hello", "k1"), absl::Now() + absl::Seconds(10),
@@ -516,7 +518,7 @@ TEST_F(SenderTest, StoreCallbacksAreHandedToTheIoContext) {
 // Complete, and a Send without a key goes through on the one io thread.
 TEST_F(SenderTest, ABlockedStoreStallsNoOtherSend) {
   StartEmulator();
-  Io io(1);
+  Io& io = single_io_;
   StartSender({.io = &io});
   ASSERT_TRUE(SendSync("crm", Text("warm-up", "k0")).status.ok());
   SetFaults(R"({"added_latency_ms":300})");
