@@ -37,10 +37,13 @@ constexpr int kRetentionChunk = 5000;
 constexpr int kPage = 1000;
 // How long the tail blocks in XREAD before asking again.
 constexpr int kTailBlockMs = 1000;
-// Idempotency key workers (each with its own connection), and how many
-// operations may wait for them before new ones are refused.
-constexpr int kIdempotencyThreads = 4;
-constexpr size_t kMaxQueuedIdempotency = 10000;
+// Idempotency key workers (each with its own connection), how many
+// operations may wait for them before new ones are refused, and how much
+// one script takes.
+constexpr int kIdempotencyThreads = 2;
+constexpr size_t kMaxQueuedIdempotency = 20000;
+constexpr size_t kMaxIdempotencyBatch = 500;
+constexpr size_t kMaxIdempotencyBatchBytes = 1 << 20;
 // How long the writer waits for the tail to reach what it appended before
 // running `done` anyway (the tail is behind or reconnecting).
 constexpr absl::Duration kTailWait = absl::Seconds(1);
@@ -272,48 +275,61 @@ end
 return n
 )lua";
 
-// KEYS: key hash, idemx. ARGV: now, ttl_us, key, fingerprint. Returns
-// {state, result, fingerprint}: 0 new (reserved now), 1 in progress, 2 done;
-// the fingerprint the key was reserved with ('' for keys older than it).
-constexpr absl::string_view kIdemBeginLua = R"lua(
+// Idempotency key operations, several per script (what waited while the
+// previous script ran), so a busy gateway pays one round trip and one fsync
+// for many. KEYS: idemx, then each operation's key hash. ARGV: now, then 4
+// per operation: kind, key, and two arguments — 'b' (begin): ttl_us,
+// fingerprint; 'c' (complete): result, ''; 'a' (abandon): '', ''. Returns
+// one reply per operation, in order: begin {state, result, fingerprint}
+// (0 new, reserved now; 1 in progress; 2 done; the fingerprint the key was
+// reserved with, '' for keys older than fingerprints); complete 1, or 0 if
+// the key is not reserved; abandon 0.
+constexpr absl::string_view kIdemBatchLua = R"lua(
 local now = now_us()
-local h = redis.call('HMGET', KEYS[1], 's', 'r', 'x', 'f')
-if h[1] and tonumber(h[3]) > now then
-  local f = h[4] or ''
-  if h[1] == '1' then return {2, h[2] or '', f} end
-  return {1, '', f}
+local out = {}
+for i = 2, #KEYS do
+  local h = KEYS[i]
+  local at = 2 + (i - 2) * 4
+  local op, key, a, b = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  if op == 'b' then
+    local v = redis.call('HMGET', h, 's', 'r', 'x', 'f')
+    if v[1] and tonumber(v[3]) > now then
+      if v[1] == '1' then
+        out[#out + 1] = {2, v[2] or '', v[4] or ''}
+      else
+        out[#out + 1] = {1, '', v[4] or ''}
+      end
+    else
+      local ttl = tonumber(a)
+      local x = fmt(now + ttl)
+      redis.call('DEL', h)
+      redis.call('HSET', h, 's', '0', 'ttl', fmt(ttl), 'x', x, 'f', b)
+      -- Redis forgets the key by itself too (a backstop for retention).
+      redis.call('PEXPIRE', h, fmt(math.max(1, math.ceil(ttl / 1000))))
+      redis.call('ZADD', KEYS[1], x, key)
+      out[#out + 1] = {0, '', ''}
+    end
+  elseif op == 'c' then
+    local ttl = redis.call('HGET', h, 'ttl')
+    if not ttl then
+      out[#out + 1] = 0
+    else
+      ttl = tonumber(ttl)
+      local x = fmt(now + ttl)
+      redis.call('HSET', h, 's', '1', 'r', a, 'x', x)
+      redis.call('PEXPIRE', h, fmt(math.max(1, math.ceil(ttl / 1000))))
+      redis.call('ZADD', KEYS[1], x, key)
+      out[#out + 1] = 1
+    end
+  else
+    if redis.call('HGET', h, 's') == '0' then
+      redis.call('DEL', h)
+      redis.call('ZREM', KEYS[1], key)
+    end
+    out[#out + 1] = 0
+  end
 end
-local ttl = tonumber(ARGV[2])
-local x = fmt(now + ttl)
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', '0', 'ttl', fmt(ttl), 'x', x, 'f', ARGV[4])
--- Redis forgets the key by itself too (a backstop for retention).
-redis.call('PEXPIRE', KEYS[1], fmt(math.max(1, math.ceil(ttl / 1000))))
-redis.call('ZADD', KEYS[2], x, ARGV[3])
-return {0, '', ''}
-)lua";
-
-// KEYS: key hash, idemx. ARGV: now, result, key. Returns 1, or 0 if the key
-// is not reserved.
-constexpr absl::string_view kIdemCompleteLua = R"lua(
-local now = now_us()
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-if not ttl then return 0 end
-ttl = tonumber(ttl)
-local x = fmt(now + ttl)
-redis.call('HSET', KEYS[1], 's', '1', 'r', ARGV[2], 'x', x)
-redis.call('PEXPIRE', KEYS[1], fmt(math.max(1, math.ceil(ttl / 1000))))
-redis.call('ZADD', KEYS[2], x, ARGV[3])
-return 1
-)lua";
-
-// KEYS: key hash, idemx. ARGV: now (unused), key.
-constexpr absl::string_view kIdemAbandonLua = R"lua(
-if redis.call('HGET', KEYS[1], 's') == '0' then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[2])
-end
-return 0
+return out
 )lua";
 
 const redis::Script& ScriptFor(absl::string_view body) {
@@ -392,9 +408,10 @@ absl::StatusOr<std::vector<EventRecord>> ParseEntries(
   return out;
 }
 
-// Idempotency keys on Redis: a few worker threads, each with its own
-// connection, run the scripts, so no caller waits for a round trip; several
-// run at once so one slow reply does not hold the others up.
+// Idempotency keys on Redis: worker threads, each with its own connection,
+// run the operations, so no caller waits for a round trip. A worker takes
+// every operation waiting (up to a bound) into one script: under load the
+// round trips and fsyncs are shared, like the SQLite group commit.
 class RedisIdempotencyKeys : public IdempotencyKeys {
  public:
   RedisIdempotencyKeys(const redis::Address& address,
@@ -426,93 +443,62 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
       done(absl::InvalidArgumentError("idempotency key is empty"));
       return;
     }
-    auto shared_done = std::make_shared<BeginCallback>(std::move(done));
-    Post(
-        [this, key = std::move(key), fingerprint = std::move(fingerprint), ttl,
-         shared_done](redis::Client& client) {
-          (*shared_done)(RunBegin(client, key, fingerprint, ttl));
-        },
-        [shared_done](absl::Status s) { (*shared_done)(std::move(s)); });
+    Op op;
+    op.kind = 'b';
+    op.key = std::move(key);
+    op.a = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Microseconds(ttl)));
+    op.b = std::move(fingerprint);
+    op.begin_done = std::move(done);
+    Post(std::move(op));
   }
 
   void Complete(std::string key, std::string result,
                 DoneCallback done) override {
-    auto shared_done = std::make_shared<DoneCallback>(std::move(done));
-    Post(
-        [this, key = std::move(key), result = std::move(result),
-         shared_done](redis::Client& client) {
-          absl::StatusOr<redis::Reply> r = client.Eval(
-              ScriptFor(kIdemCompleteLua), {key_prefix_ + key, expiry_key_},
-              {now_(), result, key});
-          absl::Status s = r.status();
-          if (s.ok() && r->integer == 0) {
-            s = absl::NotFoundError(
-                "idempotency key was not reserved (or has expired)");
-          }
-          (*shared_done)(std::move(s));
-        },
-        [shared_done](absl::Status s) { (*shared_done)(std::move(s)); });
+    Op op;
+    op.kind = 'c';
+    op.key = std::move(key);
+    op.a = std::move(result);
+    op.done = std::move(done);
+    Post(std::move(op));
   }
 
   void Abandon(std::string key, DoneCallback done) override {
-    auto shared_done = std::make_shared<DoneCallback>(std::move(done));
-    Post(
-        [this, key = std::move(key), shared_done](redis::Client& client) {
-          (*shared_done)(client
-                             .Eval(ScriptFor(kIdemAbandonLua),
-                                   {key_prefix_ + key, expiry_key_}, {"", key})
-                             .status());
-        },
-        [shared_done](absl::Status s) { (*shared_done)(std::move(s)); });
+    Op op;
+    op.kind = 'a';
+    op.key = std::move(key);
+    op.done = std::move(done);
+    Post(std::move(op));
   }
 
  private:
-  struct Job {
-    std::function<void(redis::Client&)> run;
-    std::function<void(absl::Status)> refuse;
+  struct Op {
+    char kind = 'b';  // kIdemBatchLua's: begin, complete, abandon
+    std::string key, a, b;
+    BeginCallback begin_done;  // begin
+    DoneCallback done;         // complete, abandon
+
+    size_t bytes() const { return key.size() + a.size() + b.size(); }
+    void Fail(absl::Status s) {
+      if (kind == 'b') {
+        begin_done(std::move(s));
+      } else {
+        done(std::move(s));
+      }
+    }
   };
 
-  absl::StatusOr<IdempotencyResult> RunBegin(redis::Client& client,
-                                             const std::string& key,
-                                             const std::string& fingerprint,
-                                             absl::Duration ttl) {
-    ASSIGN_OR_RETURN(
-        redis::Reply r,
-        client.Eval(
-            ScriptFor(kIdemBeginLua), {key_prefix_ + key, expiry_key_},
-            {now_(),
-             absl::StrCat(std::max<int64_t>(1, absl::ToInt64Microseconds(ttl))),
-             key, fingerprint}));
-    if (!r.is_array() || r.elements.size() != 3) return Malformed("begin");
-    IdempotencyResult result;
-    switch (r.elements[0].integer) {
-      case 0:
-        result.state = IdempotencyState::kNew;
-        return result;
-      case 1:
-        result.state = IdempotencyState::kInProgress;
-        break;
-      default:
-        result.state = IdempotencyState::kDone;
-        result.result = r.elements[1].str;
-    }
-    result.fingerprint = r.elements[2].str;
-    return result;
-  }
-
-  // Queues `job`; refuses it at once (UNAVAILABLE, on this thread) when the
+  // Queues `op`; refuses it at once (UNAVAILABLE, on this thread) when the
   // store is closing or too much waits already (Redis is slow or down: fail
   // fast rather than pile up sends).
-  void Post(std::function<void(redis::Client&)> run,
-            std::function<void(absl::Status)> refuse) {
+  void Post(Op op) {
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_ && queue_.size() < kMaxQueuedIdempotency) {
-        queue_.push_back(Job{std::move(run), std::move(refuse)});
+        queue_.push_back(std::move(op));
         return;
       }
     }
-    refuse(absl::UnavailableError(
+    op.Fail(absl::UnavailableError(
         "event store: too many idempotency key operations waiting for "
         "redis, or the store is closing"));
   }
@@ -523,16 +509,79 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
 
   void Loop(redis::Client& client) {
     while (true) {
-      Job job;
+      std::vector<Op> batch;
       {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(this, &RedisIdempotencyKeys::HasWorkLocked));
         if (queue_.empty()) return;  // stopping, nothing left
-        job = std::move(queue_.front());
-        queue_.pop_front();
+        size_t bytes = 0;
+        while (!queue_.empty() && batch.size() < kMaxIdempotencyBatch &&
+               (batch.empty() ||
+                bytes + queue_.front().bytes() <= kMaxIdempotencyBatchBytes)) {
+          bytes += queue_.front().bytes();
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
-      job.run(client);
+      Run(client, batch);
     }
+  }
+
+  void Run(redis::Client& client, std::vector<Op>& batch) {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    keys.reserve(batch.size() + 1);
+    args.reserve(1 + 4 * batch.size());
+    keys.push_back(expiry_key_);
+    args.push_back(now_());
+    for (const Op& op : batch) {
+      keys.push_back(key_prefix_ + op.key);
+      args.push_back(std::string(1, op.kind));
+      args.push_back(op.key);
+      args.push_back(op.a);
+      args.push_back(op.b);
+    }
+    absl::StatusOr<redis::Reply> r =
+        client.Eval(ScriptFor(kIdemBatchLua), keys, args);
+    if (r.ok() && (!r->is_array() || r->elements.size() != batch.size())) {
+      r = Malformed("idempotency batch");
+    }
+    if (!r.ok()) {
+      for (Op& op : batch) op.Fail(r.status());
+      return;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Op& op = batch[i];
+      const redis::Reply& reply = r->elements[i];
+      if (op.kind == 'b') {
+        op.begin_done(ParseBegin(reply));
+      } else if (op.kind == 'c' && reply.integer == 0) {
+        op.done(absl::NotFoundError(
+            "idempotency key was not reserved (or has expired)"));
+      } else {
+        op.done(absl::OkStatus());
+      }
+    }
+  }
+
+  static absl::StatusOr<IdempotencyResult> ParseBegin(
+      const redis::Reply& reply) {
+    if (!reply.is_array() || reply.elements.size() != 3) {
+      return Malformed("begin");
+    }
+    IdempotencyResult result;
+    switch (reply.elements[0].integer) {
+      case 0:
+        return result;  // kNew
+      case 1:
+        result.state = IdempotencyState::kInProgress;
+        break;
+      default:
+        result.state = IdempotencyState::kDone;
+        result.result = reply.elements[1].str;
+    }
+    result.fingerprint = reply.elements[2].str;
+    return result;
   }
 
   const std::string key_prefix_;
@@ -540,7 +589,7 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
   const std::function<std::string()> now_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };
 

@@ -23,9 +23,10 @@
 //    the whole script up front when out of memory). `done` runs once Redis
 //    answered; durability is Redis's own configuration (appendonly yes,
 //    appendfsync always to survive power loss).
-//  - Idempotency keys (idempotency_keys.h) are one Lua script per operation,
-//    run by a few worker threads with their own connections: callers queue
-//    and are called back, never waiting for Redis.
+//  - Idempotency keys (idempotency_keys.h): callers queue operations and
+//    are called back, never waiting for Redis. Two worker threads with
+//    their own connections each run what waits as one Lua script (in
+//    order), so under load many operations share a round trip and an fsync.
 //  - Cursors are "r1" + the 16-hex-digit milliseconds + the 16-hex-digit
 //    sequence of the stream id, so they compare as strings in log order.
 //  - Listeners are fed by a tail thread blocked in XREAD on the stream: they
