@@ -295,6 +295,34 @@ TEST_P(IdempotencyKeysConformanceTest, ManyOperationsInFlight) {
   EXPECT_EQ(last->fingerprint, absl::StrCat("fp-", kKeys - 1));
 }
 
+// Operations queued together (a backend may run them as one batch) take
+// effect in the order they were called, each with its own answer.
+TEST_P(IdempotencyKeysConformanceTest, OperationsQueuedTogetherKeepTheirOrder) {
+  IdempotencyKeys& keys = Open();
+  Answer<absl::StatusOr<IdempotencyResult>> reserve, busy, done, renewed;
+  Answer<absl::Status> unknown, complete, abandon_done, abandon_new;
+  keys.Begin("k", "fp-1", absl::Hours(1), reserve.Callback());
+  keys.Begin("k", "fp-2", absl::Hours(1), busy.Callback());
+  keys.Complete("unknown", "x", unknown.Callback());
+  keys.Complete("k", "r", complete.Callback());
+  keys.Abandon("k", abandon_done.Callback());  // completed: stays
+  keys.Begin("k", "fp-3", absl::Hours(1), done.Callback());
+  keys.Begin("j", "fp-4", absl::Hours(1), renewed.Callback());
+  keys.Abandon("j", abandon_new.Callback());  // reserved: released
+  EXPECT_EQ(reserve.Wait()->state, IdempotencyState::kNew);
+  EXPECT_EQ(busy.Wait()->state, IdempotencyState::kInProgress);
+  EXPECT_EQ(busy.Wait()->fingerprint, "fp-1");
+  EXPECT_EQ(unknown.Wait().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(complete.Wait().ok()) << complete.Wait();
+  EXPECT_TRUE(abandon_done.Wait().ok()) << abandon_done.Wait();
+  ASSERT_TRUE(done.Wait().ok()) << done.Wait().status();
+  EXPECT_EQ(done.Wait()->state, IdempotencyState::kDone);
+  EXPECT_EQ(done.Wait()->result, "r");
+  EXPECT_EQ(renewed.Wait()->state, IdempotencyState::kNew);
+  EXPECT_TRUE(abandon_new.Wait().ok()) << abandon_new.Wait();
+  EXPECT_EQ(Begin(keys, "j")->state, IdempotencyState::kNew);
+}
+
 TEST_P(IdempotencyKeysConformanceTest, ClosingTheStoreRunsEveryCallback) {
   IdempotencyKeys& keys = Open();
   constexpr int kKeys = 200;

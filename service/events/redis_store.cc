@@ -37,10 +37,8 @@ constexpr int kRetentionChunk = 5000;
 constexpr int kPage = 1000;
 // How long the tail blocks in XREAD before asking again.
 constexpr int kTailBlockMs = 1000;
-// Idempotency key workers (each with its own connection), how many
-// operations may wait for them before new ones are refused, and how much
-// one script takes.
-constexpr int kIdempotencyThreads = 2;
+// How many idempotency key operations may wait before new ones are
+// refused, and how much one script takes.
 constexpr size_t kMaxQueuedIdempotency = 20000;
 constexpr size_t kMaxIdempotencyBatch = 500;
 constexpr size_t kMaxIdempotencyBatchBytes = 1 << 20;
@@ -408,10 +406,12 @@ absl::StatusOr<std::vector<EventRecord>> ParseEntries(
   return out;
 }
 
-// Idempotency keys on Redis: worker threads, each with its own connection,
-// run the operations, so no caller waits for a round trip. A worker takes
-// every operation waiting (up to a bound) into one script: under load the
-// round trips and fsyncs are shared, like the SQLite group commit.
+// Idempotency keys on Redis: a worker thread with its own connection runs
+// the operations, so no caller waits for a round trip. It takes every
+// operation waiting (up to a bound) into one script, in call order: under
+// load the round trips and fsyncs are shared, like the SQLite group commit.
+// (Measured at 1000 keyed sends/s: one such worker beats several, and keeps
+// the order.)
 class RedisIdempotencyKeys : public IdempotencyKeys {
  public:
   RedisIdempotencyKeys(const redis::Address& address,
@@ -420,13 +420,9 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
                        std::function<std::string()> now)
       : key_prefix_(std::move(key_prefix)),
         expiry_key_(std::move(expiry_key)),
-        now_(std::move(now)) {
-    for (int i = 0; i < kIdempotencyThreads; ++i) {
-      auto client = std::make_unique<redis::Client>(address, client_options);
-      threads_.emplace_back(
-          [this, client = std::move(client)] { Loop(*client); });
-    }
-  }
+        now_(std::move(now)),
+        client_(address, client_options),
+        thread_([this] { Loop(); }) {}
 
   // Runs what is queued (every callback runs), then joins.
   ~RedisIdempotencyKeys() override {
@@ -434,7 +430,7 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    for (std::thread& t : threads_) t.join();
+    thread_.join();
   }
 
   void Begin(std::string key, std::string fingerprint, absl::Duration ttl,
@@ -507,7 +503,7 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
     return stopping_ || !queue_.empty();
   }
 
-  void Loop(redis::Client& client) {
+  void Loop() {
     while (true) {
       std::vector<Op> batch;
       {
@@ -523,11 +519,11 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
           queue_.pop_front();
         }
       }
-      Run(client, batch);
+      Run(batch);
     }
   }
 
-  void Run(redis::Client& client, std::vector<Op>& batch) {
+  void Run(std::vector<Op>& batch) {
     std::vector<std::string> keys;
     std::vector<std::string> args;
     keys.reserve(batch.size() + 1);
@@ -542,7 +538,7 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
       args.push_back(op.b);
     }
     absl::StatusOr<redis::Reply> r =
-        client.Eval(ScriptFor(kIdemBatchLua), keys, args);
+        client_.Eval(ScriptFor(kIdemBatchLua), keys, args);
     if (r.ok() && (!r->is_array() || r->elements.size() != batch.size())) {
       r = Malformed("idempotency batch");
     }
@@ -590,7 +586,8 @@ class RedisIdempotencyKeys : public IdempotencyKeys {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> threads_;
+  redis::Client client_;  // the worker's
+  std::thread thread_;    // last: starts once the rest is built
 };
 
 class RedisStore : public Store {

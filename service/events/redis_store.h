@@ -24,9 +24,9 @@
 //    answered; durability is Redis's own configuration (appendonly yes,
 //    appendfsync always to survive power loss).
 //  - Idempotency keys (idempotency_keys.h): callers queue operations and
-//    are called back, never waiting for Redis. Two worker threads with
-//    their own connections each run what waits as one Lua script (in
-//    order), so under load many operations share a round trip and an fsync.
+//    are called back, never waiting for Redis. A worker thread with its own
+//    connection runs what waits as one Lua script, in call order, so under
+//    load many operations share a round trip and an fsync.
 //  - Cursors are "r1" + the 16-hex-digit milliseconds + the 16-hex-digit
 //    sequence of the stream id, so they compare as strings in log order.
 //  - Listeners are fed by a tail thread blocked in XREAD on the stream: they
