@@ -49,6 +49,9 @@ ABSL_FLAG(double, max_rss_mb, 2000,
           "no limit");
 ABSL_FLAG(std::string, store, "sqlite",
           "the gateway's event log: sqlite, or redis (a private redis-server)");
+ABSL_FLAG(bool, idempotency_keys, false,
+          "send-rate, send-max: give every request a unique idempotency_key "
+          "(each send then reserves and completes a key in the store)");
 ABSL_FLAG(std::string, json, "", "write the result as JSON to this file");
 ABSL_FLAG(std::string, log_level, "warning", "gateway log level");
 
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
   flags.fanout_reference = absl::GetFlag(FLAGS_fanout_reference);
   flags.max_rss_mb = absl::GetFlag(FLAGS_max_rss_mb);
   flags.peer_script = absl::GetFlag(FLAGS_peer_script);
+  flags.idempotency_keys = absl::GetFlag(FLAGS_idempotency_keys);
   for (absl::string_view id : absl::StrSplit(
            absl::GetFlag(FLAGS_phone_number_ids), ',', absl::SkipEmpty())) {
     flags.phone_number_ids.emplace_back(id);

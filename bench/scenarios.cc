@@ -52,14 +52,16 @@ std::string Recipient(int area, uint64_t n) {
 }
 
 // Message i of a run: number i % numbers, recipient (i / numbers) % recipients
-// — consecutive messages of one pair are numbers·recipients apart.
+// — consecutive messages of one pair are numbers·recipients apart. With
+// `keyed`, a key unique in the run (a fresh store each run).
 void FillSend(const std::vector<std::string>& numbers, int recipients, int area,
-              uint64_t i, v1::SendRequest* request) {
+              uint64_t i, v1::SendRequest* request, bool keyed = false) {
   request->set_phone_number_id(numbers[i % numbers.size()]);
   request->set_to(Recipient(area, (i / numbers.size()) % recipients));
   request->set_biz_opaque_callback_data(absl::StrCat(i));
   request->mutable_text()->set_body(
       "Your order #4821 has shipped and will arrive on Tuesday.");
+  if (keyed) request->set_idempotency_key(absl::StrCat("bench-", i));
 }
 
 void MergeErrors(const LoadResult& load, Result* result) {
@@ -185,7 +187,8 @@ absl::StatusOr<Result> SendRate(const ScenarioFlags& flags) {
     std::vector<std::string> ids = {"106540352241000"};
     echo = RunSendLoad((*server)->target(), Load::Open(rate, ref),
                        flags.channels, [&](uint64_t i, v1::SendRequest* req) {
-                         FillSend(ids, recipients, 650, i, req);
+                         FillSend(ids, recipients, 650, i, req,
+                                  flags.idempotency_keys);
                        });
   }
 
@@ -208,11 +211,11 @@ absl::StatusOr<Result> SendRate(const ScenarioFlags& flags) {
   }
 
   const std::vector<std::string>& ids = (*env)->phone_number_ids();
-  LoadResult load =
-      RunSendLoad((*env)->grpc_target(), Load::Open(rate, flags.duration),
-                  flags.channels, [&](uint64_t i, v1::SendRequest* req) {
-                    FillSend(ids, recipients, 650, i, req);
-                  });
+  LoadResult load = RunSendLoad(
+      (*env)->grpc_target(), Load::Open(rate, flags.duration), flags.channels,
+      [&](uint64_t i, v1::SendRequest* req) {
+        FillSend(ids, recipients, 650, i, req, flags.idempotency_keys);
+      });
   Result r = FromLoad("send-rate", load);
   r.offered_rate = rate;
   r.rss_mb = RssMb();
@@ -237,6 +240,7 @@ absl::StatusOr<Result> SendRate(const ScenarioFlags& flags) {
   }
   r.extra.push_back({"numbers", static_cast<double>(numbers)});
   r.extra.push_back({"recipients_per_number", static_cast<double>(recipients)});
+  r.extra.push_back({"idempotency_keys", flags.idempotency_keys ? 1.0 : 0.0});
   r.notes =
       "open loop, latency from each call's scheduled time; added latency = "
       "gateway percentile minus emulator-direct percentile (same rate, same "
@@ -259,7 +263,8 @@ absl::StatusOr<Result> SendMax(const ScenarioFlags& flags) {
     std::vector<std::string> ids = {"106540352241000"};
     echo = RunSendLoad((*server)->target(), Load::Closed(in_flight, ref),
                        flags.channels, [&](uint64_t i, v1::SendRequest* req) {
-                         FillSend(ids, recipients, 650, i, req);
+                         FillSend(ids, recipients, 650, i, req,
+                                  flags.idempotency_keys);
                        });
   }
 
@@ -276,7 +281,7 @@ absl::StatusOr<Result> SendMax(const ScenarioFlags& flags) {
   LoadResult load = RunSendLoad(
       (*env)->grpc_target(), Load::Closed(in_flight, flags.duration),
       flags.channels, [&](uint64_t i, v1::SendRequest* req) {
-        FillSend(ids, recipients, 650, i, req);
+        FillSend(ids, recipients, 650, i, req, flags.idempotency_keys);
       });
   Result r = FromLoad("send-max", load);
   r.rss_mb = RssMb();
@@ -285,7 +290,8 @@ absl::StatusOr<Result> SendMax(const ScenarioFlags& flags) {
   r.ratios = {
       {"rate_vs_grpc_echo", Ratio(load.achieved_rate, echo.achieved_rate)}};
   r.extra = {{"in_flight", static_cast<double>(in_flight)},
-             {"numbers", static_cast<double>(numbers)}};
+             {"numbers", static_cast<double>(numbers)},
+             {"idempotency_keys", flags.idempotency_keys ? 1.0 : 0.0}};
   if (flags.peer && (*env)->emulator() != nullptr) {
     // The peer sends straight to the same emulator: its client library's
     // cost against the gateway's whole send path.

@@ -46,6 +46,9 @@ struct ScenarioFlags {
   // The gateway's event log: "sqlite" (a file in a temp dir) or "redis" (a
   // private redis-server on loopback, started for the run).
   std::string store = "sqlite";
+  // send-rate, send-max: every request carries a fresh idempotency_key, so
+  // each send also reserves and completes a key in the store.
+  bool idempotency_keys = false;
 };
 
 struct Result {

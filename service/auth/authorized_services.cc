@@ -103,6 +103,16 @@ PhoneNumberCheck MakePhoneNumberCheck(std::shared_ptr<const ApiKeys> keys) {
   };
 }
 
+ClientIdentity MakeClientIdentity(std::shared_ptr<const ApiKeys> keys) {
+  return [keys = std::move(keys)](
+             grpc::CallbackServerContext* context) -> std::string {
+    if (!keys->enabled()) return "";
+    absl::StatusOr<Principal> who = PrincipalFor(*keys, *context);
+    if (!who.ok() || who->anonymous()) return "";
+    return who->name();
+  };
+}
+
 SubscriberAdmission MakeSubscriberLimit(std::shared_ptr<const ApiKeys> keys,
                                         int per_key) {
   struct Counts {

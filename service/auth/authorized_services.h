@@ -58,6 +58,14 @@ using PhoneNumberCheck = std::function<absl::Status(
 // caller's key must be valid and the phone number in its scope.
 PhoneNumberCheck MakePhoneNumberCheck(std::shared_ptr<const ApiKeys> keys);
 
+// The caller's client identity for what must be kept apart per client
+// (MessagingService::Options::client_identity: idempotency keys): the name
+// of the client owning the call's API key; "" when authentication is off
+// or the call carries no valid key (the decorators refuse those first).
+using ClientIdentity =
+    std::function<std::string(grpc::CallbackServerContext* context)>;
+ClientIdentity MakeClientIdentity(std::shared_ptr<const ApiKeys> keys);
+
 // Admission of Subscribe streams (EventsServiceOptions::admit_subscriber):
 // at most `per_key` open at once per client key (per client name), else
 // RESOURCE_EXHAUSTED naming the limit. The returned token holds the slot

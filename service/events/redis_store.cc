@@ -4,7 +4,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -35,6 +37,11 @@ constexpr int kRetentionChunk = 5000;
 constexpr int kPage = 1000;
 // How long the tail blocks in XREAD before asking again.
 constexpr int kTailBlockMs = 1000;
+// How many idempotency key operations may wait before new ones are
+// refused, and how much one script takes.
+constexpr size_t kMaxQueuedIdempotency = 20000;
+constexpr size_t kMaxIdempotencyBatch = 500;
+constexpr size_t kMaxIdempotencyBatchBytes = 1 << 20;
 // How long the writer waits for the tail to reach what it appended before
 // running `done` anyway (the tail is behind or reconnecting).
 constexpr absl::Duration kTailWait = absl::Seconds(1);
@@ -266,46 +273,61 @@ end
 return n
 )lua";
 
-// KEYS: key hash, idemx. ARGV: now, ttl_us, key. Returns {state, result}:
-// 0 new (reserved now), 1 in progress, 2 done.
-constexpr absl::string_view kIdemBeginLua = R"lua(
+// Idempotency key operations, several per script (what waited while the
+// previous script ran), so a busy gateway pays one round trip and one fsync
+// for many. KEYS: idemx, then each operation's key hash. ARGV: now, then 4
+// per operation: kind, key, and two arguments — 'b' (begin): ttl_us,
+// fingerprint; 'c' (complete): result, ''; 'a' (abandon): '', ''. Returns
+// one reply per operation, in order: begin {state, result, fingerprint}
+// (0 new, reserved now; 1 in progress; 2 done; the fingerprint the key was
+// reserved with, '' for keys older than fingerprints); complete 1, or 0 if
+// the key is not reserved; abandon 0.
+constexpr absl::string_view kIdemBatchLua = R"lua(
 local now = now_us()
-local h = redis.call('HMGET', KEYS[1], 's', 'r', 'x')
-if h[1] and tonumber(h[3]) > now then
-  if h[1] == '1' then return {2, h[2]} end
-  return {1, ''}
+local out = {}
+for i = 2, #KEYS do
+  local h = KEYS[i]
+  local at = 2 + (i - 2) * 4
+  local op, key, a, b = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  if op == 'b' then
+    local v = redis.call('HMGET', h, 's', 'r', 'x', 'f')
+    if v[1] and tonumber(v[3]) > now then
+      if v[1] == '1' then
+        out[#out + 1] = {2, v[2] or '', v[4] or ''}
+      else
+        out[#out + 1] = {1, '', v[4] or ''}
+      end
+    else
+      local ttl = tonumber(a)
+      local x = fmt(now + ttl)
+      redis.call('DEL', h)
+      redis.call('HSET', h, 's', '0', 'ttl', fmt(ttl), 'x', x, 'f', b)
+      -- Redis forgets the key by itself too (a backstop for retention).
+      redis.call('PEXPIRE', h, fmt(math.max(1, math.ceil(ttl / 1000))))
+      redis.call('ZADD', KEYS[1], x, key)
+      out[#out + 1] = {0, '', ''}
+    end
+  elseif op == 'c' then
+    local ttl = redis.call('HGET', h, 'ttl')
+    if not ttl then
+      out[#out + 1] = 0
+    else
+      ttl = tonumber(ttl)
+      local x = fmt(now + ttl)
+      redis.call('HSET', h, 's', '1', 'r', a, 'x', x)
+      redis.call('PEXPIRE', h, fmt(math.max(1, math.ceil(ttl / 1000))))
+      redis.call('ZADD', KEYS[1], x, key)
+      out[#out + 1] = 1
+    end
+  else
+    if redis.call('HGET', h, 's') == '0' then
+      redis.call('DEL', h)
+      redis.call('ZREM', KEYS[1], key)
+    end
+    out[#out + 1] = 0
+  end
 end
-local ttl = tonumber(ARGV[2])
-local x = fmt(now + ttl)
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 's', '0', 'ttl', fmt(ttl), 'x', x)
--- Redis forgets the key by itself too (a backstop for retention).
-redis.call('PEXPIRE', KEYS[1], fmt(math.max(1, math.ceil(ttl / 1000))))
-redis.call('ZADD', KEYS[2], x, ARGV[3])
-return {0, ''}
-)lua";
-
-// KEYS: key hash, idemx. ARGV: now, result, key. Returns 1, or 0 if the key
-// is not reserved.
-constexpr absl::string_view kIdemCompleteLua = R"lua(
-local now = now_us()
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-if not ttl then return 0 end
-ttl = tonumber(ttl)
-local x = fmt(now + ttl)
-redis.call('HSET', KEYS[1], 's', '1', 'r', ARGV[2], 'x', x)
-redis.call('PEXPIRE', KEYS[1], fmt(math.max(1, math.ceil(ttl / 1000))))
-redis.call('ZADD', KEYS[2], x, ARGV[3])
-return 1
-)lua";
-
-// KEYS: key hash, idemx. ARGV: now (unused), key.
-constexpr absl::string_view kIdemAbandonLua = R"lua(
-if redis.call('HGET', KEYS[1], 's') == '0' then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[2])
-end
-return 0
+return out
 )lua";
 
 const redis::Script& ScriptFor(absl::string_view body) {
@@ -384,6 +406,190 @@ absl::StatusOr<std::vector<EventRecord>> ParseEntries(
   return out;
 }
 
+// Idempotency keys on Redis: a worker thread with its own connection runs
+// the operations, so no caller waits for a round trip. It takes every
+// operation waiting (up to a bound) into one script, in call order: under
+// load the round trips and fsyncs are shared, like the SQLite group commit.
+// (Measured at 1000 keyed sends/s: one such worker beats several, and keeps
+// the order.)
+class RedisIdempotencyKeys : public IdempotencyKeys {
+ public:
+  RedisIdempotencyKeys(const redis::Address& address,
+                       const redis::ClientOptions& client_options,
+                       std::string key_prefix, std::string expiry_key,
+                       std::function<std::string()> now)
+      : key_prefix_(std::move(key_prefix)),
+        expiry_key_(std::move(expiry_key)),
+        now_(std::move(now)),
+        client_(address, client_options),
+        thread_([this] { Loop(); }) {}
+
+  // Runs what is queued (every callback runs), then joins.
+  ~RedisIdempotencyKeys() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+  void Begin(std::string key, std::string fingerprint, absl::Duration ttl,
+             BeginCallback done) override {
+    if (key.empty()) {
+      done(absl::InvalidArgumentError("idempotency key is empty"));
+      return;
+    }
+    Op op;
+    op.kind = 'b';
+    op.key = std::move(key);
+    op.a = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Microseconds(ttl)));
+    op.b = std::move(fingerprint);
+    op.begin_done = std::move(done);
+    Post(std::move(op));
+  }
+
+  void Complete(std::string key, std::string result,
+                DoneCallback done) override {
+    Op op;
+    op.kind = 'c';
+    op.key = std::move(key);
+    op.a = std::move(result);
+    op.done = std::move(done);
+    Post(std::move(op));
+  }
+
+  void Abandon(std::string key, DoneCallback done) override {
+    Op op;
+    op.kind = 'a';
+    op.key = std::move(key);
+    op.done = std::move(done);
+    Post(std::move(op));
+  }
+
+ private:
+  struct Op {
+    char kind = 'b';  // kIdemBatchLua's: begin, complete, abandon
+    std::string key, a, b;
+    BeginCallback begin_done;  // begin
+    DoneCallback done;         // complete, abandon
+
+    size_t bytes() const { return key.size() + a.size() + b.size(); }
+    void Fail(absl::Status s) {
+      if (kind == 'b') {
+        begin_done(std::move(s));
+      } else {
+        done(std::move(s));
+      }
+    }
+  };
+
+  // Queues `op`; refuses it at once (UNAVAILABLE, on this thread) when the
+  // store is closing or too much waits already (Redis is slow or down: fail
+  // fast rather than pile up sends).
+  void Post(Op op) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_ && queue_.size() < kMaxQueuedIdempotency) {
+        queue_.push_back(std::move(op));
+        return;
+      }
+    }
+    op.Fail(absl::UnavailableError(
+        "event store: too many idempotency key operations waiting for "
+        "redis, or the store is closing"));
+  }
+
+  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !queue_.empty();
+  }
+
+  void Loop() {
+    while (true) {
+      std::vector<Op> batch;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(this, &RedisIdempotencyKeys::HasWorkLocked));
+        if (queue_.empty()) return;  // stopping, nothing left
+        size_t bytes = 0;
+        while (!queue_.empty() && batch.size() < kMaxIdempotencyBatch &&
+               (batch.empty() ||
+                bytes + queue_.front().bytes() <= kMaxIdempotencyBatchBytes)) {
+          bytes += queue_.front().bytes();
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      Run(batch);
+    }
+  }
+
+  void Run(std::vector<Op>& batch) {
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    keys.reserve(batch.size() + 1);
+    args.reserve(1 + 4 * batch.size());
+    keys.push_back(expiry_key_);
+    args.push_back(now_());
+    for (const Op& op : batch) {
+      keys.push_back(key_prefix_ + op.key);
+      args.push_back(std::string(1, op.kind));
+      args.push_back(op.key);
+      args.push_back(op.a);
+      args.push_back(op.b);
+    }
+    absl::StatusOr<redis::Reply> r =
+        client_.Eval(ScriptFor(kIdemBatchLua), keys, args);
+    if (r.ok() && (!r->is_array() || r->elements.size() != batch.size())) {
+      r = Malformed("idempotency batch");
+    }
+    if (!r.ok()) {
+      for (Op& op : batch) op.Fail(r.status());
+      return;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Op& op = batch[i];
+      const redis::Reply& reply = r->elements[i];
+      if (op.kind == 'b') {
+        op.begin_done(ParseBegin(reply));
+      } else if (op.kind == 'c' && reply.integer == 0) {
+        op.done(absl::NotFoundError(
+            "idempotency key was not reserved (or has expired)"));
+      } else {
+        op.done(absl::OkStatus());
+      }
+    }
+  }
+
+  static absl::StatusOr<IdempotencyResult> ParseBegin(
+      const redis::Reply& reply) {
+    if (!reply.is_array() || reply.elements.size() != 3) {
+      return Malformed("begin");
+    }
+    IdempotencyResult result;
+    switch (reply.elements[0].integer) {
+      case 0:
+        return result;  // kNew
+      case 1:
+        result.state = IdempotencyState::kInProgress;
+        break;
+      default:
+        result.state = IdempotencyState::kDone;
+        result.result = reply.elements[1].str;
+    }
+    result.fingerprint = reply.elements[2].str;
+    return result;
+  }
+
+  const std::string key_prefix_;
+  const std::string expiry_key_;
+  const std::function<std::string()> now_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
+  redis::Client client_;  // the worker's
+  std::thread thread_;    // last: starts once the rest is built
+};
+
 class RedisStore : public Store {
  public:
   RedisStore(redis::Address address, StoreOptions options)
@@ -402,6 +608,7 @@ class RedisStore : public Store {
   }
 
   ~RedisStore() override {
+    idempotency_.reset();  // its callbacks run before the rest goes
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
@@ -439,6 +646,9 @@ class RedisStore : public Store {
     tail_thread_id_ = tail_thread_.get_id();
     writer_thread_ = std::thread([this] { WriterLoop(); });
     writer_thread_id_ = writer_thread_.get_id();
+    idempotency_ = std::make_unique<RedisIdempotencyKeys>(
+        address_, client_options_, idem_prefix_, idem_expiry_key_,
+        [this] { return Now(); });
     return absl::OkStatus();
   }
 
@@ -626,62 +836,7 @@ class RedisStore : public Store {
 
   // ---- Idempotency keys ----
 
-  absl::StatusOr<IdempotencyResult> BeginIdempotent(
-      absl::string_view key, absl::Duration ttl) override {
-    if (key.empty()) {
-      return absl::InvalidArgumentError("idempotency key is empty");
-    }
-    RETURN_IF_ERROR(CheckThread());
-    ClientLease client = Acquire();
-    ASSIGN_OR_RETURN(
-        redis::Reply r,
-        client->Eval(
-            ScriptFor(kIdemBeginLua),
-            {idem_prefix_ + std::string(key), idem_expiry_key_},
-            {Now(),
-             absl::StrCat(std::max<int64_t>(1, absl::ToInt64Microseconds(ttl))),
-             std::string(key)}));
-    if (!r.is_array() || r.elements.size() != 2) return Malformed("begin");
-    IdempotencyResult result;
-    switch (r.elements[0].integer) {
-      case 0:
-        result.state = IdempotencyState::kNew;
-        break;
-      case 1:
-        result.state = IdempotencyState::kInProgress;
-        break;
-      default:
-        result.state = IdempotencyState::kDone;
-        result.result = r.elements[1].str;
-    }
-    return result;
-  }
-
-  absl::Status CompleteIdempotent(absl::string_view key,
-                                  absl::string_view result) override {
-    RETURN_IF_ERROR(CheckThread());
-    ClientLease client = Acquire();
-    ASSIGN_OR_RETURN(
-        redis::Reply r,
-        client->Eval(ScriptFor(kIdemCompleteLua),
-                     {idem_prefix_ + std::string(key), idem_expiry_key_},
-                     {Now(), std::string(result), std::string(key)}));
-    if (r.integer == 0) {
-      return absl::NotFoundError(
-          "idempotency key was not reserved (or has expired)");
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status AbandonIdempotent(absl::string_view key) override {
-    RETURN_IF_ERROR(CheckThread());
-    ClientLease client = Acquire();
-    return client
-        ->Eval(ScriptFor(kIdemAbandonLua),
-               {idem_prefix_ + std::string(key), idem_expiry_key_},
-               {"", std::string(key)})
-        .status();
-  }
+  IdempotencyKeys* idempotency_keys() override { return idempotency_.get(); }
 
  private:
   struct AppendJob {
@@ -957,6 +1112,7 @@ class RedisStore : public Store {
   std::string stream_key_, seen_key_, last_key_, bytes_key_, pruned_key_,
       idem_prefix_, idem_expiry_key_, deadline_prefix_;
 
+  std::unique_ptr<RedisIdempotencyKeys> idempotency_;
   std::unique_ptr<redis::Client> writer_client_;  // writer thread only
   std::unique_ptr<redis::Client> tail_client_;    // tail thread (+Shutdown)
   std::thread writer_thread_;

@@ -15,13 +15,18 @@
 //      {wagate}:pruned        id of the newest entry retention removed
 //      {wagate}:dl:GROUP      a group's pending ids → ack deadline micros
 //      {wagate}:idem:KEY      an idempotency key (hash: state, result, ttl,
-//                             expiry), and {wagate}:idemx its expiry index
+//                             expiry, fingerprint), and {wagate}:idemx its
+//                             expiry index
 //  - Append is one Lua script per group of queued batches, run by a writer
 //    thread: it checks and records dedupe ids and XADDs the new events, all
 //    or nothing (scripts are atomic; the `#!lua` shebang makes Redis refuse
 //    the whole script up front when out of memory). `done` runs once Redis
 //    answered; durability is Redis's own configuration (appendonly yes,
 //    appendfsync always to survive power loss).
+//  - Idempotency keys (idempotency_keys.h): callers queue operations and
+//    are called back, never waiting for Redis. A worker thread with its own
+//    connection runs what waits as one Lua script, in call order, so under
+//    load many operations share a round trip and an fsync.
 //  - Cursors are "r1" + the 16-hex-digit milliseconds + the 16-hex-digit
 //    sequence of the stream id, so they compare as strings in log order.
 //  - Listeners are fed by a tail thread blocked in XREAD on the stream: they

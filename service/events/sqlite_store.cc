@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS idempotency(
   done INTEGER NOT NULL,
   result BLOB,
   ttl INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  expires_at INTEGER NOT NULL,
+  fingerprint BLOB) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 INSERT OR IGNORE INTO meta(key, value) VALUES('last_seq', 0);
 INSERT OR IGNORE INTO meta(key, value) VALUES('payload_bytes', 0);
@@ -258,7 +259,7 @@ class Connection {
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
-class SqliteStore : public Store {
+class SqliteStore : public Store, public IdempotencyKeys {
  public:
   SqliteStore(std::string path, StoreOptions options)
       : path_(std::move(path)), options_(std::move(options)) {
@@ -304,6 +305,7 @@ class SqliteStore : public Store {
     RETURN_IF_ERROR(writer_->Exec("PRAGMA cache_size=-32000"));
     RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     absl::Status schema = writer_->Exec(kSchema);
+    if (schema.ok()) schema = AddIdempotencyFingerprint();
     if (!schema.ok()) {
       writer_->Exec("ROLLBACK").IgnoreError();
       return schema;
@@ -503,79 +505,99 @@ class SqliteStore : public Store {
   }
 
   // ---- Idempotency keys ----
+  // Queued to the writer like every write, so each runs in the next group
+  // commit; the callback runs on the writer thread after that commit.
 
-  absl::StatusOr<IdempotencyResult> BeginIdempotent(
-      absl::string_view key, absl::Duration ttl) override {
-    if (key.empty())
-      return absl::InvalidArgumentError("idempotency key is empty");
-    IdempotencyResult result;
-    RETURN_IF_ERROR(RunInWriter([&]() -> absl::Status {
-      int64_t now = ToMicros(options_.clock());
-      ASSIGN_OR_RETURN(sqlite3_stmt * get,
-                       writer_->Prepare("SELECT done, result FROM idempotency "
-                                        "WHERE key = ? AND expires_at > ?"));
-      {
-        ScopedStmt s(get);
-        BindText(get, 1, key);
-        sqlite3_bind_int64(get, 2, now);
-        ASSIGN_OR_RETURN(bool row, writer_->Step(get, "read idempotency key"));
-        if (row) {
-          bool done = sqlite3_column_int(get, 0) != 0;
-          result.state =
-              done ? IdempotencyState::kDone : IdempotencyState::kInProgress;
-          if (done) result.result = ColumnString(get, 1);
-          return absl::OkStatus();
-        }
-      }
-      ASSIGN_OR_RETURN(
-          sqlite3_stmt * put,
-          writer_->Prepare(
-              "INSERT OR REPLACE INTO idempotency(key, done, "
-              "result, ttl, expires_at) VALUES(?, 0, NULL, ?, ?)"));
-      ScopedStmt s(put);
-      BindText(put, 1, key);
-      sqlite3_bind_int64(put, 2, ToMicros(ttl));
-      sqlite3_bind_int64(put, 3, now + ToMicros(ttl));
-      RETURN_IF_ERROR(writer_->Run(put, "reserve idempotency key"));
-      result.state = IdempotencyState::kNew;
-      result.result.clear();
-      return absl::OkStatus();
-    }));
-    return result;
-  }
+  IdempotencyKeys* idempotency_keys() override { return this; }
 
-  absl::Status CompleteIdempotent(absl::string_view key,
-                                  absl::string_view result) override {
-    bool found = false;
-    RETURN_IF_ERROR(RunInWriter([&]() -> absl::Status {
-      ASSIGN_OR_RETURN(
-          sqlite3_stmt * upd,
-          writer_->Prepare("UPDATE idempotency SET done = 1, result = ?, "
-                           "expires_at = ? + ttl WHERE key = ?"));
-      ScopedStmt s(upd);
-      BindBlob(upd, 1, result);
-      sqlite3_bind_int64(upd, 2, ToMicros(options_.clock()));
-      BindText(upd, 3, key);
-      RETURN_IF_ERROR(writer_->Run(upd, "complete idempotency key"));
-      found = writer_->Changes() > 0;
-      return absl::OkStatus();
-    }));
-    if (!found) {
-      return absl::NotFoundError(
-          "idempotency key was not reserved (or has expired)");
+  void Begin(std::string key, std::string fingerprint, absl::Duration ttl,
+             BeginCallback done) override {
+    if (key.empty()) {
+      done(absl::InvalidArgumentError("idempotency key is empty"));
+      return;
     }
-    return absl::OkStatus();
+    auto result = std::make_shared<IdempotencyResult>();
+    QueueTask(Task{
+        [this, key = std::move(key), fingerprint = std::move(fingerprint), ttl,
+         result]() -> absl::Status {
+          int64_t now = ToMicros(options_.clock());
+          ASSIGN_OR_RETURN(
+              sqlite3_stmt * get,
+              writer_->Prepare("SELECT done, result, fingerprint FROM "
+                               "idempotency WHERE key = ? AND expires_at > ?"));
+          {
+            ScopedStmt s(get);
+            BindText(get, 1, key);
+            sqlite3_bind_int64(get, 2, now);
+            ASSIGN_OR_RETURN(bool row,
+                             writer_->Step(get, "read idempotency key"));
+            if (row) {
+              bool done = sqlite3_column_int(get, 0) != 0;
+              result->state = done ? IdempotencyState::kDone
+                                   : IdempotencyState::kInProgress;
+              if (done) result->result = ColumnString(get, 1);
+              result->fingerprint = ColumnString(get, 2);
+              return absl::OkStatus();
+            }
+          }
+          ASSIGN_OR_RETURN(
+              sqlite3_stmt * put,
+              writer_->Prepare("INSERT OR REPLACE INTO idempotency(key, done, "
+                               "result, ttl, expires_at, fingerprint) "
+                               "VALUES(?, 0, NULL, ?, ?, ?)"));
+          ScopedStmt s(put);
+          BindText(put, 1, key);
+          sqlite3_bind_int64(put, 2, ToMicros(ttl));
+          sqlite3_bind_int64(put, 3, now + ToMicros(ttl));
+          BindBlob(put, 4, fingerprint);
+          RETURN_IF_ERROR(writer_->Run(put, "reserve idempotency key"));
+          *result = IdempotencyResult{};
+          return absl::OkStatus();
+        },
+        [result, done = std::move(done)](absl::Status s) {
+          if (!s.ok()) return done(std::move(s));
+          done(std::move(*result));
+        }});
   }
 
-  absl::Status AbandonIdempotent(absl::string_view key) override {
-    return RunInWriter([&]() -> absl::Status {
-      ASSIGN_OR_RETURN(sqlite3_stmt * del,
-                       writer_->Prepare("DELETE FROM idempotency WHERE key = ? "
-                                        "AND done = 0"));
-      ScopedStmt s(del);
-      BindText(del, 1, key);
-      return writer_->Run(del, "abandon idempotency key");
-    });
+  void Complete(std::string key, std::string result,
+                DoneCallback done) override {
+    auto found = std::make_shared<bool>(false);
+    QueueTask(Task{
+        [this, key = std::move(key), result = std::move(result),
+         found]() -> absl::Status {
+          ASSIGN_OR_RETURN(
+              sqlite3_stmt * upd,
+              writer_->Prepare("UPDATE idempotency SET done = 1, result = ?, "
+                               "expires_at = ? + ttl WHERE key = ?"));
+          ScopedStmt s(upd);
+          BindBlob(upd, 1, result);
+          sqlite3_bind_int64(upd, 2, ToMicros(options_.clock()));
+          BindText(upd, 3, key);
+          RETURN_IF_ERROR(writer_->Run(upd, "complete idempotency key"));
+          *found = writer_->Changes() > 0;
+          return absl::OkStatus();
+        },
+        [found, done = std::move(done)](absl::Status s) {
+          if (s.ok() && !*found) {
+            s = absl::NotFoundError(
+                "idempotency key was not reserved (or has expired)");
+          }
+          done(std::move(s));
+        }});
+  }
+
+  void Abandon(std::string key, DoneCallback done) override {
+    QueueTask(Task{[this, key = std::move(key)]() -> absl::Status {
+                     ASSIGN_OR_RETURN(
+                         sqlite3_stmt * del,
+                         writer_->Prepare("DELETE FROM idempotency WHERE key = "
+                                          "? AND done = 0"));
+                     ScopedStmt s(del);
+                     BindText(del, 1, key);
+                     return writer_->Run(del, "abandon idempotency key");
+                   },
+                   std::move(done)});
   }
 
  private:
@@ -650,6 +672,35 @@ class SqliteStore : public Store {
     }
     finished.WaitForNotification();
     return status;
+  }
+
+  // Queues `task` for the next transaction without waiting for it; a
+  // closing store refuses it at once (its `finish` runs here).
+  void QueueTask(Task task) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) {
+        tasks_.push_back(std::move(task));
+        return;
+      }
+    }
+    task.finish(absl::UnavailableError("event store is closing"));
+  }
+
+  // Stores made before fingerprints existed get the column (inside the
+  // schema transaction of Init). Their keys keep an empty fingerprint.
+  absl::Status AddIdempotencyFingerprint() {
+    bool present = false;
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * info,
+                       writer_->Prepare("SELECT 1 FROM pragma_table_info("
+                                        "'idempotency') WHERE name = "
+                                        "'fingerprint'"));
+      ScopedStmt s(info);
+      ASSIGN_OR_RETURN(present, writer_->Step(info, "read idempotency schema"));
+    }
+    if (present) return absl::OkStatus();
+    return writer_->Exec("ALTER TABLE idempotency ADD COLUMN fingerprint BLOB");
   }
 
   // sqlite3_wal_hook: runs on the writer thread after each commit.

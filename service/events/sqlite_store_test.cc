@@ -65,6 +65,21 @@ EventRecord MakeEvent(const std::string& id,
   return e;
 }
 
+// Begin on the store's idempotency keys, waiting for the answer.
+absl::StatusOr<IdempotencyResult> BeginSync(
+    Store& store, const std::string& key, absl::Duration ttl,
+    const std::string& fingerprint = "") {
+  absl::Notification done;
+  absl::StatusOr<IdempotencyResult> result;
+  store.idempotency_keys()->Begin(key, fingerprint, ttl,
+                                  [&](absl::StatusOr<IdempotencyResult> r) {
+                                    result = std::move(r);
+                                    done.Notify();
+                                  });
+  done.WaitForNotification();
+  return result;
+}
+
 absl::StatusOr<AppendResult> AppendSync(Store& store,
                                         std::vector<EventRecord> events) {
   absl::Notification done;
@@ -165,6 +180,37 @@ TEST_F(SqliteStoreTest, PrunedThroughOfAStoreFromBeforeTheWatermark) {
   EXPECT_LT(reopened.PrunedThrough().value(), kept->items[0].cursor);
 }
 
+TEST_F(SqliteStoreTest, IdempotencyKeysOfAStoreFromBeforeFingerprints) {
+  Open();
+  store_.reset();
+  // The idempotency table as it was before fingerprints, with a done key.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    const std::string sql = absl::StrCat(
+        "DROP TABLE idempotency; CREATE TABLE idempotency(key TEXT PRIMARY "
+        "KEY, done INTEGER NOT NULL, result BLOB, ttl INTEGER NOT NULL, "
+        "expires_at INTEGER NOT NULL) WITHOUT ROWID; INSERT INTO "
+        "idempotency VALUES('old', 1, 'r-old', 1, ",
+        absl::ToUnixMicros(clock_->Now() + absl::Hours(1)), ");");
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Store& store = Open();
+  auto old = BeginSync(store, "old", absl::Hours(24), "fp-new");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->state, IdempotencyState::kDone);
+  EXPECT_EQ(old->result, "r-old");
+  EXPECT_EQ(old->fingerprint, "");  // unknown: callers accept it
+  ASSERT_EQ(BeginSync(store, "new", absl::Hours(24), "fp-1")->state,
+            IdempotencyState::kNew);
+  EXPECT_EQ(BeginSync(store, "new", absl::Hours(24), "fp-2")->fingerprint,
+            "fp-1");
+  // Opening again does not add the column twice.
+  EXPECT_EQ(BeginSync(Open(), "new", absl::Hours(24))->fingerprint, "fp-1");
+}
+
 TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailableThenRecovers) {
   options_.lock_timeout = absl::Milliseconds(100);
   Store& store = Open();
@@ -177,7 +223,7 @@ TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailableThenRecovers) {
   auto failed = AppendSync(store, {MakeEvent("b"), MakeEvent("c")});
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(failed.status().message(), HasSubstr("locked"));
-  EXPECT_EQ(store.BeginIdempotent("k", absl::Hours(1)).status().code(),
+  EXPECT_EQ(BeginSync(store, "k", absl::Hours(1)).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_GE(store.Stats().failed_commits, 1u);
   ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr),
@@ -189,7 +235,7 @@ TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailableThenRecovers) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_FALSE(ok->items[0].duplicate);
   EXPECT_THAT(ReadAllIds(store), ElementsAre("a", "b", "c"));
-  EXPECT_EQ(store.BeginIdempotent("k", absl::Hours(1))->state,
+  EXPECT_EQ(BeginSync(store, "k", absl::Hours(1))->state,
             IdempotencyState::kNew);
 }
 

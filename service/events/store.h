@@ -1,6 +1,7 @@
 // The gateway's durable store: the webhook event log, consumer-group state and
-// Send's idempotency keys, behind one backend-neutral interface (SQLite now,
-// Redis Streams later). One Store per gateway, selected by `--store`.
+// Send's idempotency keys (idempotency_keys.h), behind one backend-neutral
+// interface (SQLite, Redis Streams). One Store per gateway, selected by
+// `--store`.
 //
 // Invariants:
 //  - Append's `done` runs only after the batch is durable (committed and
@@ -34,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "service/events/idempotency_keys.h"
 
 namespace wagate::events {
 
@@ -72,17 +74,6 @@ struct Filter {
 struct ClaimedEvent {
   EventRecord event;
   int delivery_count = 1;  // 1 on first delivery, +1 on each redelivery
-};
-
-enum class IdempotencyState {
-  kNew,         // the key is now reserved by this caller: send, then Complete
-  kInProgress,  // another caller holds the key and has not finished
-  kDone,        // finished before: `result` holds the stored result
-};
-
-struct IdempotencyResult {
-  IdempotencyState state = IdempotencyState::kNew;
-  std::string result;  // set when state == kDone
 };
 
 struct RetentionPolicy {
@@ -178,9 +169,9 @@ class Store {
   // Calls `listener` on the writer thread after each commit with the newly
   // stored events (never duplicates), in cursor order, before the Append
   // `done` callbacks of that commit. It must be quick and must not call
-  // AddListener/RemoveListener or the consumer-group and idempotency methods
-  // (they would wait for the writer thread; they return FAILED_PRECONDITION).
-  // Append and ReadAfter are fine.
+  // AddListener/RemoveListener or the consumer-group methods (they would
+  // wait for the writer thread; they return FAILED_PRECONDITION). Append,
+  // ReadAfter and the (asynchronous) idempotency keys are fine.
   //
   // Gap-free catch-up then live tail: add the listener first and buffer what
   // it delivers; page with ReadAfter until a page comes back short; then
@@ -223,21 +214,11 @@ class Store {
 
   // ---- Idempotency keys (Messaging.Send) ----
 
-  // Reserves `key` for `ttl` if it is unknown or expired (kNew), else
-  // reports kInProgress or kDone with the stored result. A caller that got
-  // kInProgress may poll again later. A key whose holder crashed stays
-  // kInProgress until `ttl` passes: the request may have reached Meta, so
-  // resending would risk a duplicate. Keys are global to the store: prefix
-  // them with the client's identity.
-  virtual absl::StatusOr<IdempotencyResult> BeginIdempotent(
-      absl::string_view key, absl::Duration ttl) = 0;
-  // Stores the result of a key reserved with kNew; it is returned to repeats
-  // for `ttl` (from BeginIdempotent) counted from now.
-  virtual absl::Status CompleteIdempotent(absl::string_view key,
-                                          absl::string_view result) = 0;
-  // Releases a key reserved with kNew whose request was never sent, so a
-  // retry may send. Does nothing for a completed key.
-  virtual absl::Status AbandonIdempotent(absl::string_view key) = 0;
+  // This store's idempotency keys (idempotency_keys.h): asynchronous, run on
+  // a store thread. Owned by the store, valid as long as it is; null only
+  // for a store without them (a test fake). Expired keys are pruned by
+  // retention.
+  virtual IdempotencyKeys* idempotency_keys() = 0;
 };
 
 // Opens the store named by `spec`:

@@ -1,4 +1,5 @@
-// The Store contract (service/events/store.h) checked against every backend:
+// The Store contract (service/events/store.h) checked against every backend
+// (the idempotency keys have their own: idempotency_keys_conformance_test.cc):
 // the same tests run on SQLite and on Redis (a real redis-server on loopback,
 // skipped if it is not installed). Backend-specific behaviour (SQLite's
 // locks and I/O errors, Redis outages and several instances on one Redis)
@@ -564,52 +565,6 @@ TEST_P(StoreConformanceTest, ConcurrentClaimersNeverShareAnEvent) {
   EXPECT_EQ(got.size(), static_cast<size_t>(kEvents));
   EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(),
             static_cast<size_t>(kEvents));
-}
-
-TEST_P(StoreConformanceTest, IdempotencyKeyLifecycle) {
-  Store& store = Open();
-  const absl::Duration ttl = absl::Hours(24);
-  EXPECT_EQ(store.BeginIdempotent("k1", ttl)->state, IdempotencyState::kNew);
-  EXPECT_EQ(store.BeginIdempotent("k1", ttl)->state,
-            IdempotencyState::kInProgress);
-  ASSERT_TRUE(store.CompleteIdempotent("k1", std::string("res\0ult", 7)).ok());
-  auto done = store.BeginIdempotent("k1", ttl);
-  ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->state, IdempotencyState::kDone);
-  EXPECT_EQ(done->result, std::string("res\0ult", 7));
-  // Abandon frees an in-progress key but never a completed one.
-  ASSERT_TRUE(store.AbandonIdempotent("k1").ok());
-  EXPECT_EQ(store.BeginIdempotent("k1", ttl)->state, IdempotencyState::kDone);
-  EXPECT_EQ(store.BeginIdempotent("k2", ttl)->state, IdempotencyState::kNew);
-  ASSERT_TRUE(store.AbandonIdempotent("k2").ok());
-  EXPECT_EQ(store.BeginIdempotent("k2", ttl)->state, IdempotencyState::kNew);
-  EXPECT_EQ(store.CompleteIdempotent("unknown", "x").code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(store.BeginIdempotent("", ttl).status().code(),
-            absl::StatusCode::kInvalidArgument);
-}
-
-TEST_P(StoreConformanceTest, IdempotencyKeysExpireAndSurviveReopen) {
-  Store& store = Open();
-  const absl::Duration ttl = absl::Hours(24);
-  ASSERT_EQ(store.BeginIdempotent("done", ttl)->state, IdempotencyState::kNew);
-  ASSERT_TRUE(store.CompleteIdempotent("done", "r1").ok());
-  ASSERT_EQ(store.BeginIdempotent("busy", ttl)->state, IdempotencyState::kNew);
-
-  Store& reopened = Open();
-  auto done = reopened.BeginIdempotent("done", ttl);
-  EXPECT_EQ(done->state, IdempotencyState::kDone);
-  EXPECT_EQ(done->result, "r1");
-  EXPECT_EQ(reopened.BeginIdempotent("busy", ttl)->state,
-            IdempotencyState::kInProgress);
-
-  clock_->Advance(ttl + absl::Seconds(1));
-  EXPECT_EQ(reopened.BeginIdempotent("done", ttl)->state,
-            IdempotencyState::kNew);
-  clock_->Advance(ttl + absl::Seconds(1));
-  auto pruned = reopened.RunRetention();
-  ASSERT_TRUE(pruned.ok());
-  EXPECT_EQ(pruned->idempotency_keys_pruned, 2);
 }
 
 TEST_P(StoreConformanceTest, EventWithoutIdIsRefused) {

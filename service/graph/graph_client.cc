@@ -150,6 +150,9 @@ void GraphClient::Call(GraphCall call, std::function<void(GraphResult)> done) {
         }
         result.http_status = response->status;
         if (response->status >= 200 && response->status < 300) {
+          // Every answer is scrubbed, success too: a 2xx body becomes send
+          // results and stored idempotent results.
+          Redact(token, &response->body);
           result.body = std::move(response->body);
           finish(std::move(result));
           return;

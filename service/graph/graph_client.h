@@ -21,8 +21,8 @@
 // Graph handed out (a media download) instead of a Graph path.
 //
 // Secrets: the token is sent only as `Authorization: Bearer`, never put in
-// the URL, never logged, and scrubbed ("[redacted]") from any error text
-// built from Graph's answer. `done` runs once, on an io_context thread.
+// the URL, never logged, and scrubbed ("[redacted]") from every answer body
+// read whole (success or error) and any error text built from it. `done` runs once, on an io_context thread.
 // Retries are not done here: the messaging layer decides, using
 // graph::IsSafeToRetry on GraphResult::error.
 #ifndef WAGATE_SERVICE_GRAPH_GRAPH_CLIENT_H_

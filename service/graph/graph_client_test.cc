@@ -216,6 +216,19 @@ TEST_F(GraphClientTest, TokenEchoedByGraphIsRedacted) {
   EXPECT_TRUE(absl::StrContains(r.body, "[redacted]"));
 }
 
+// One redaction on every answer: a success echoing the token (it becomes a
+// SendResponse and a stored idempotent result) is scrubbed too.
+TEST_F(GraphClientTest, TokenEchoedInASuccessIsRedacted) {
+  Answer(200, absl::StrCat(R"({"messaging_product":"whatsapp","contacts":)",
+                           R"([{"input":")", kToken, R"(","wa_id":"1"}],)",
+                           R"("messages":[{"id":"wamid.)", kToken, R"("}]})"));
+  GraphResult r = CallAndWait(
+      {.path = "/1/messages", .body = "{}", .access_token = kToken});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(absl::StrContains(r.body, kToken));
+  EXPECT_TRUE(absl::StrContains(r.body, R"("id":"wamid.[redacted]")"));
+}
+
 // A mixed block_users answer: HTTP 400 whose body also holds the results.
 TEST_F(GraphClientTest, ErrorAnswerKeepsItsBodyForPartialResults) {
   Answer(400, R"({"messaging_product":"whatsapp","block_users":{"added_users":)"

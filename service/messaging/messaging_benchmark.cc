@@ -110,10 +110,11 @@ int Main(int argc, char** argv) {
   });
   if (!accounts.ok()) return 1;
   http::Client client(gateway_io.io);
-  SenderOptions so;
-  so.graph_base_url = emu.base_url();
-  so.graph_api_version = "v24.0";
-  Sender sender(gateway_io.io, client, *accounts, nullptr, so);
+  graph::GraphClientOptions go;
+  go.base_url = emu.base_url();
+  go.api_version = "v24.0";
+  graph::GraphClient graph(client, go);
+  Sender sender(gateway_io.io, graph, *accounts, nullptr, SenderOptions{});
   sender.SetThroughput(kPnid, 1000000);
   MessagingService service(sender, MessagingService::Options{});
   grpc::ServerBuilder builder;

@@ -36,7 +36,7 @@ grpc::ServerUnaryReactor* MessagingService::Send(
     grpc::CallbackServerContext* context, const v1::SendRequest* request,
     v1::SendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  sender_.Send(*request, DeadlineOf(*context),
+  sender_.Send(ClientOf(context), *request, DeadlineOf(*context),
                [reactor, response](SendOutcome o) {
                  if (o.status.ok()) *response = std::move(o.response);
                  reactor->Finish(o.status);
@@ -67,7 +67,8 @@ class MessagingService::StreamReactor
   StreamReactor(MessagingService* service, grpc::CallbackServerContext* context)
       : service_(service),
         context_(context),
-        stream_deadline_(DeadlineOf(*context)) {
+        stream_deadline_(DeadlineOf(*context)),
+        client_(service->ClientOf(context)) {
     ++service_->streams_open_;
     reading_ = true;
     StartRead(&request_);
@@ -111,7 +112,7 @@ class MessagingService::StreamReactor
     const absl::Time deadline =
         std::min(stream_deadline_,
                  absl::Now() + service_->options_.stream_request_timeout);
-    service_->sender_.Send(std::move(request), deadline,
+    service_->sender_.Send(client_, std::move(request), deadline,
                            [this, index, key = std::move(key)](SendOutcome o) {
                              OnResult(index, key, std::move(o));
                            });
@@ -238,6 +239,7 @@ class MessagingService::StreamReactor
   MessagingService* const service_;
   grpc::CallbackServerContext* const context_;
   const absl::Time stream_deadline_;
+  const std::string client_;  // scopes the items' idempotency keys
   // Only touched by OnReadDone (one read outstanding at a time).
   v1::SendRequest request_;
   int64_t next_index_ = 0;

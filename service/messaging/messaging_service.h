@@ -17,7 +17,7 @@
 // A phone_number_id the accounts do not serve is refused with
 // FAILED_PRECONDITION naming it, before any HTTP call.
 //
-//   Sender sender(io, client, accounts, store, SenderOptions{});
+//   Sender sender(io, graph, accounts, store->idempotency_keys(), {});
 //   MessagingService service(sender, MessagingService::Options{});
 //   builder.RegisterService(&service);
 #ifndef WAGATE_SERVICE_MESSAGING_MESSAGING_SERVICE_H_
@@ -58,6 +58,11 @@ class MessagingService final : public wagate::v1::Messaging::CallbackService {
     std::function<absl::Status(grpc::CallbackServerContext*,
                                const std::string& phone_number_id)>
         stream_item_check;
+    // The calling client's identity, which scopes idempotency keys (one
+    // client can neither replay nor block another's key): the API key's
+    // client name (auth::MakeClientIdentity). Asked once per Send and once
+    // per SendStream (its items share the call's key). Null: "" for all.
+    std::function<std::string(grpc::CallbackServerContext*)> client_identity;
   };
 
   MessagingService(Sender& sender, Options options);
@@ -77,6 +82,10 @@ class MessagingService final : public wagate::v1::Messaging::CallbackService {
 
  private:
   class StreamReactor;
+
+  std::string ClientOf(grpc::CallbackServerContext* context) const {
+    return options_.client_identity ? options_.client_identity(context) : "";
+  }
 
   Sender& sender_;
   const Options options_;

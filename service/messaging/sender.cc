@@ -1,10 +1,14 @@
 #include "service/messaging/sender.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "service/common/log.h"
 #include "service/graph/graph_error.h"
@@ -53,13 +57,45 @@ SendOutcome LocalFailure(absl::StatusCode code, std::string message,
   return o;
 }
 
+// Label values longer than this are never a phone number ID.
+constexpr size_t kMaxPhoneNumberIdLength = 32;
+
+bool IsPhoneNumberId(absl::string_view id) {
+  if (id.empty() || id.size() > kMaxPhoneNumberIdLength) return false;
+  for (char c : id) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+SendOutcome IdempotencyMismatch() {
+  return LocalFailure(absl::StatusCode::kAlreadyExists,
+                      "idempotency_key: already used for a different request");
+}
+
+// The stored fingerprint differs from this request's. Keys stored before
+// fingerprints existed have none and match anything.
+bool Mismatch(const std::string& stored, const std::string& mine) {
+  return !stored.empty() && stored != mine;
+}
+
+// Runs `fn` on `io` unless `alive` has expired by then. For store
+// callbacks: they come on store threads, which must not run send logic, and
+// could come after the Sender is gone, so only the arguments are touched.
+void PostIfAlive(boost::asio::io_context& io, std::weak_ptr<bool> alive,
+                 std::function<void()> fn) {
+  boost::asio::post(io, [alive = std::move(alive), fn = std::move(fn)] {
+    if (alive.lock()) fn();
+  });
+}
+
 }  // namespace
 
 struct Sender::Op {
   const char* operation;  // metrics label: "send_message", "mark_read"
   std::string phone_number_id;
   std::string recipient;
-  std::string url;
+  std::string path;  // "/{phone_number_id}/messages"
   std::string body;
   std::string token;
   absl::Time deadline;
@@ -76,6 +112,28 @@ std::string RecipientKey(const v1::SendRequest& request) {
     if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
   }
   return digits;
+}
+
+std::string ScopedIdempotencyKey(absl::string_view client,
+                                 absl::string_view phone_number_id,
+                                 absl::string_view idempotency_key) {
+  return absl::StrCat(client.size(), ":", client, phone_number_id.size(), ":",
+                      phone_number_id, idempotency_key);
+}
+
+std::string RequestFingerprint(absl::string_view phone_number_id,
+                               absl::string_view graph_body) {
+  const std::string input =
+      absl::StrCat(phone_number_id.size(), ":", phone_number_id, graph_body);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha256(),
+                 nullptr) != 1) {
+    // Never expected; a fingerprint of the input itself still compares
+    // requests correctly.
+    return input;
+  }
+  return std::string(reinterpret_cast<const char*>(digest), size);
 }
 
 std::string EncodeOutcome(const SendOutcome& outcome) {
@@ -110,15 +168,20 @@ SendOutcome DecodeOutcome(const std::string& stored) {
   return o;
 }
 
-Sender::Sender(boost::asio::io_context& io, http::Client& client,
-               const config::Accounts& accounts, events::Store* store,
+Sender::Sender(boost::asio::io_context& io, graph::GraphClient& graph,
+               const config::Accounts& accounts, events::IdempotencyKeys* keys,
                SenderOptions options)
     : io_(io),
-      client_(client),
+      graph_(graph),
       accounts_(accounts),
-      store_(store),
+      keys_(keys),
       options_(std::move(options)),
       rng_(std::random_device{}()) {
+  if (!accounts_.single_account()) {
+    for (const config::PhoneNumberAccount& a : accounts_.ConfiguredNumbers()) {
+      configured_numbers_.insert(a.phone_number_id);
+    }
+  }
   Pacer::Options pacer_options;
   pacer_options.default_mps = options_.default_mps;
   pacer_options.window = options_.pacer_window;
@@ -175,29 +238,22 @@ void Sender::LearnThroughput(std::vector<std::string> phone_number_ids,
       finish_one(account.status());
       continue;
     }
-    http::ClientRequest req;
-    req.method = "GET";
-    req.url =
-        absl::StrCat(options_.graph_base_url, "/", options_.graph_api_version,
-                     "/", id, "?fields=throughput");
-    req.headers.emplace_back("Authorization",
-                             absl::StrCat("Bearer ", account->access_token));
-    req.timeout = absl::Seconds(10);
-    client_.Send(std::move(req), [this, id, finish_one](
-                                     absl::StatusOr<http::ClientResponse> r) {
+    graph::GraphCall call;
+    call.method = "GET";
+    call.path = absl::StrCat("/", id);
+    call.query = {{"fields", "throughput"}};
+    call.access_token = std::move(account->access_token);
+    call.deadline = absl::Now() + absl::Seconds(10);
+    call.operation = "get_throughput";
+    graph_.Call(std::move(call), [this, id, finish_one](graph::GraphResult r) {
       if (!r.ok()) {
-        finish_one(r.status());
-        return;
-      }
-      if (r->status != 200) {
-        v1::GraphError e = graph::ParseGraphError(r->status, r->body);
-        finish_one(absl::UnavailableError(
-            absl::StrCat("GET throughput of ", id, ": Graph error ", e.code(),
-                         " (HTTP ", r->status, ")")));
+        // The GraphClient's message: mapped, token redacted.
+        finish_one(absl::UnavailableError(absl::StrCat(
+            "GET throughput of ", id, ": ", r.status.error_message())));
         return;
       }
       graph::JsonDocument doc;
-      if (absl::Status s = doc.Parse(r->body); !s.ok()) {
+      if (absl::Status s = doc.Parse(r.body); !s.ok()) {
         finish_one(s);
         return;
       }
@@ -218,15 +274,36 @@ double Sender::UnitRandom() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
 }
 
+std::string Sender::NumberLabelLocked(const std::string& phone_number_id,
+                                      bool ok) {
+  if (!IsPhoneNumberId(phone_number_id)) return "invalid";
+  if (!accounts_.single_account()) {
+    return configured_numbers_.contains(phone_number_id) ? phone_number_id
+                                                         : "other";
+  }
+  // Any number is served: only ones Meta accepted a send from earn a label,
+  // and only so many.
+  if (labelled_numbers_.contains(phone_number_id)) return phone_number_id;
+  if (ok && labelled_numbers_.size() < options_.max_number_labels) {
+    labelled_numbers_.insert(phone_number_id);
+    return phone_number_id;
+  }
+  return "other";
+}
+
 void Sender::Count(const std::string& phone_number_id, const char* result,
                    int code) {
+  std::string label;
+  {
+    absl::MutexLock lock(&mu_);
+    label = NumberLabelLocked(phone_number_id, std::strcmp(result, "ok") == 0);
+    ++results_[std::make_tuple(label, std::string(result), code)];
+  }
   if (options_.metrics != nullptr) {
     const std::string code_text = absl::StrCat(code);
-    options_.metrics->messages_sent->Get({phone_number_id, result, code_text})
+    options_.metrics->messages_sent->Get({label, result, code_text})
         ->Increment();
   }
-  absl::MutexLock lock(&mu_);
-  ++results_[std::make_tuple(phone_number_id, std::string(result), code)];
 }
 
 SenderStats Sender::Stats() const {
@@ -243,8 +320,8 @@ SenderStats Sender::Stats() const {
 
 // ---------------------------------------------------------------- Send
 
-void Sender::Send(v1::SendRequest request, absl::Time deadline,
-                  SendCallback done) {
+void Sender::Send(absl::string_view client, v1::SendRequest request,
+                  absl::Time deadline, SendCallback done) {
   if (absl::Status s = ValidateSendRequest(request); !s.ok()) {
     Count(request.phone_number_id(), "invalid", 0);
     done(LocalFailure(s.code(), std::string(s.message())));
@@ -280,19 +357,32 @@ void Sender::Send(v1::SendRequest request, absl::Time deadline,
 
   // Idempotent: join a send of the same key in flight here, or consult the
   // store.
-  std::string scoped =
-      absl::StrCat(request.phone_number_id(), "\n", request.idempotency_key());
+  std::string scoped = ScopedIdempotencyKey(client, request.phone_number_id(),
+                                            request.idempotency_key());
+  std::string fingerprint =
+      RequestFingerprint(request.phone_number_id(), *body);
+  bool in_flight_for_another = false;
   {
     absl::MutexLock lock(&mu_);
     auto [it, inserted] = in_flight_keys_.try_emplace(scoped);
-    if (!inserted) {
-      it->second.push_back(std::move(done));
+    if (inserted) {
+      it->second.fingerprint = fingerprint;
+      it->second.waiters.push_back(std::move(done));
+    } else if (Mismatch(it->second.fingerprint, fingerprint)) {
+      in_flight_for_another = true;
+    } else {
+      it->second.waiters.push_back(std::move(done));
       return;
     }
-    it->second.push_back(std::move(done));
+  }
+  if (in_flight_for_another) {
+    Count(request.phone_number_id(), "idempotency_mismatch", 0);
+    done(IdempotencyMismatch());
+    return;
   }
   auto keyed = std::make_shared<KeyedSend>();
   keyed->scoped_key = std::move(scoped);
+  keyed->fingerprint = std::move(fingerprint);
   keyed->body = *std::move(body);
   keyed->token = std::move(account->access_token);
   keyed->deadline = deadline;
@@ -301,51 +391,74 @@ void Sender::Send(v1::SendRequest request, absl::Time deadline,
 }
 
 void Sender::BeginKeyed(std::shared_ptr<KeyedSend> keyed) {
+  if (keys_ == nullptr) {
+    OnBegin(std::move(keyed), events::IdempotencyResult{});
+    return;
+  }
+  std::string scoped = keyed->scoped_key;
+  std::string fingerprint = keyed->fingerprint;
+  keys_->Begin(std::move(scoped), std::move(fingerprint),
+               options_.idempotency_ttl,
+               [this, io = &io_, alive = std::weak_ptr<bool>(alive_),
+                keyed = std::move(keyed)](
+                   absl::StatusOr<events::IdempotencyResult> begin) mutable {
+                 PostIfAlive(*io, std::move(alive),
+                             [this, keyed = std::move(keyed),
+                              begin = std::move(begin)]() mutable {
+                               OnBegin(std::move(keyed), std::move(begin));
+                             });
+               });
+}
+
+void Sender::OnBegin(std::shared_ptr<KeyedSend> keyed,
+                     absl::StatusOr<events::IdempotencyResult> begin) {
   const std::string& phone = keyed->request.phone_number_id();
   const std::string& scoped = keyed->scoped_key;
-  if (store_ != nullptr) {
-    absl::StatusOr<events::IdempotencyResult> begin =
-        store_->BeginIdempotent(scoped, options_.idempotency_ttl);
-    if (!begin.ok()) {
-      Count(phone, "store_error", 0);
-      FinishIdempotent(scoped,
-                       LocalFailure(absl::StatusCode::kUnavailable,
-                                    absl::StrCat("idempotency store: ",
-                                                 begin.status().message())),
-                       KeyAction::kNone);
+  if (!begin.ok()) {
+    Count(phone, "store_error", 0);
+    FinishIdempotent(scoped,
+                     LocalFailure(absl::StatusCode::kUnavailable,
+                                  absl::StrCat("idempotency store: ",
+                                               begin.status().message())),
+                     KeyAction::kNone);
+    return;
+  }
+  if (begin->state != events::IdempotencyState::kNew &&
+      Mismatch(begin->fingerprint, keyed->fingerprint)) {
+    Count(phone, "idempotency_mismatch", 0);
+    FinishIdempotent(scoped, IdempotencyMismatch(), KeyAction::kNone);
+    return;
+  }
+  if (begin->state == events::IdempotencyState::kDone) {
+    Count(phone, "replayed", 0);
+    FinishIdempotent(scoped, DecodeOutcome(begin->result), KeyAction::kNone);
+    return;
+  }
+  if (begin->state == events::IdempotencyState::kInProgress) {
+    // Another gateway (sharing the store) is sending it: wait for its
+    // result within the deadline, polling.
+    const absl::Time next = absl::Now() + options_.idempotency_poll;
+    if (next < keyed->deadline) {
+      auto timer = std::make_shared<boost::asio::steady_timer>(io_);
+      timer->expires_after(
+          absl::ToChronoNanoseconds(options_.idempotency_poll));
+      std::weak_ptr<bool> alive = alive_;
+      timer->async_wait([this, timer, alive, keyed = std::move(keyed)](
+                            const boost::system::error_code&) mutable {
+        if (alive.lock()) BeginKeyed(std::move(keyed));
+      });
       return;
     }
-    if (begin->state == events::IdempotencyState::kDone) {
-      Count(phone, "replayed", 0);
-      FinishIdempotent(scoped, DecodeOutcome(begin->result), KeyAction::kNone);
-      return;
-    }
-    if (begin->state == events::IdempotencyState::kInProgress) {
-      // Another gateway (sharing the store) is sending it: wait for its
-      // result within the deadline, polling.
-      const absl::Time next = absl::Now() + options_.idempotency_poll;
-      if (next < keyed->deadline) {
-        auto timer = std::make_shared<boost::asio::steady_timer>(io_);
-        timer->expires_after(
-            absl::ToChronoNanoseconds(options_.idempotency_poll));
-        std::weak_ptr<bool> alive = alive_;
-        timer->async_wait([this, timer, alive, keyed = std::move(keyed)](
-                              const boost::system::error_code&) mutable {
-          if (alive.lock()) BeginKeyed(std::move(keyed));
-        });
-        return;
-      }
-      Count(phone, "idempotency_conflict", 0);
-      FinishIdempotent(
-          scoped,
-          LocalFailure(absl::StatusCode::kAborted,
-                       "a send with this idempotency_key is in progress "
-                       "elsewhere (or was interrupted with an unknown "
-                       "outcome) and did not finish before the deadline; "
-                       "not sending it again"),
-          KeyAction::kNone);
-      return;
-    }
+    Count(phone, "idempotency_conflict", 0);
+    FinishIdempotent(
+        scoped,
+        LocalFailure(absl::StatusCode::kAborted,
+                     "a send with this idempotency_key is in progress "
+                     "elsewhere (or was interrupted with an unknown "
+                     "outcome) and did not finish before the deadline; "
+                     "not sending it again"),
+        KeyAction::kNone);
+    return;
   }
   std::string scoped_copy = scoped;
   SendValidated(std::move(keyed->request), std::move(keyed->body),
@@ -355,29 +468,51 @@ void Sender::BeginKeyed(std::shared_ptr<KeyedSend> keyed) {
                   // refused it (a retry may then send).
                   const bool keep = o.status.ok() || o.error.outcome_unknown();
                   FinishIdempotent(
-                      scoped, o,
+                      scoped, std::move(o),
                       keep ? KeyAction::kComplete : KeyAction::kAbandon);
                 });
 }
 
-void Sender::FinishIdempotent(const std::string& scoped_key,
-                              const SendOutcome& o, KeyAction action) {
-  if (store_ != nullptr && action != KeyAction::kNone) {
-    absl::Status s =
-        action == KeyAction::kComplete
-            ? store_->CompleteIdempotent(scoped_key, EncodeOutcome(o))
-            : store_->AbandonIdempotent(scoped_key);
-    if (!s.ok()) {
-      log::Warning("messaging", "idempotency store write failed",
-                   {{"error", std::string(s.message())}});
-    }
+void Sender::FinishIdempotent(const std::string& scoped_key, SendOutcome o,
+                              KeyAction action) {
+  if (keys_ == nullptr || action == KeyAction::kNone) {
+    AnswerWaiters(scoped_key, o);
+    return;
   }
+  // Repeats are answered once the store has the result (or has released the
+  // key), so a repeat arriving after the answer finds it there.
+  auto outcome = std::make_shared<SendOutcome>(std::move(o));
+  std::string scoped = scoped_key;
+  auto answer = [this, io = &io_, alive = std::weak_ptr<bool>(alive_), scoped,
+                 outcome,
+                 complete = action == KeyAction::kComplete](absl::Status s) {
+    PostIfAlive(*io, std::move(alive),
+                [this, scoped, outcome, complete, s = std::move(s)] {
+                  if (!s.ok()) {
+                    log::Warning(
+                        "messaging", "idempotency store write failed",
+                        {{"operation", complete ? "complete" : "abandon"},
+                         {"error", std::string(s.message())}});
+                  }
+                  AnswerWaiters(scoped, *outcome);
+                });
+  };
+  if (action == KeyAction::kComplete) {
+    keys_->Complete(std::move(scoped), EncodeOutcome(*outcome),
+                    std::move(answer));
+  } else {
+    keys_->Abandon(std::move(scoped), std::move(answer));
+  }
+}
+
+void Sender::AnswerWaiters(const std::string& scoped_key,
+                           const SendOutcome& o) {
   std::vector<SendCallback> waiters;
   {
     absl::MutexLock lock(&mu_);
     auto it = in_flight_keys_.find(scoped_key);
     if (it != in_flight_keys_.end()) {
-      waiters = std::move(it->second);
+      waiters = std::move(it->second.waiters);
       in_flight_keys_.erase(it);
     }
   }
@@ -483,9 +618,7 @@ void Sender::Post(const char* operation, std::string phone_number_id,
                   absl::Time deadline, AttemptCallback done) {
   auto op = std::make_shared<Op>();
   op->operation = operation;
-  op->url =
-      absl::StrCat(options_.graph_base_url, "/", options_.graph_api_version,
-                   "/", phone_number_id, "/messages");
+  op->path = absl::StrCat("/", phone_number_id, "/messages");
   op->phone_number_id = std::move(phone_number_id);
   op->recipient = std::move(recipient);
   op->body = std::move(body);
@@ -518,27 +651,22 @@ void Sender::StartAttempt(std::shared_ptr<Op> op) {
 }
 
 void Sender::SendHttp(std::shared_ptr<Op> op) {
-  http::ClientRequest req;
-  req.method = "POST";
-  req.url = op->url;
-  req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", op->token));
-  req.headers.emplace_back("Content-Type", "application/json");
-  req.body = op->body;
-  req.timeout = HttpTimeout(op->deadline - absl::Now());
+  graph::GraphCall call;
+  call.method = "POST";
+  call.path = op->path;
+  call.body = op->body;  // a copy: a retry sends it again
+  call.access_token = op->token;
+  call.deadline = op->deadline;
+  call.timeout = HttpTimeout(op->deadline - absl::Now());
+  call.operation = op->operation;
   {
     absl::MutexLock lock(&mu_);
     ++graph_requests_;
   }
-  const absl::Time sent = absl::Now();
-  client_.Send(
-      std::move(req), [this, op, sent](absl::StatusOr<http::ClientResponse> r) {
-        pacer_->Finished(op->phone_number_id);
-        if (options_.metrics != nullptr) {
-          options_.metrics->graph_request_duration->Get({op->operation})
-              ->ObserveDuration(absl::Now() - sent);
-        }
-        OnHttpDone(op, std::move(r));
-      });
+  graph_.Call(std::move(call), [this, op](graph::GraphResult r) mutable {
+    pacer_->Finished(op->phone_number_id);
+    OnGraphDone(std::move(op), std::move(r));
+  });
 }
 
 void Sender::CountPacer(const absl::Status& s, absl::Duration waited) {
@@ -552,28 +680,26 @@ void Sender::CountPacer(const absl::Status& s, absl::Duration waited) {
   }
 }
 
-void Sender::OnHttpDone(std::shared_ptr<Op> op,
-                        absl::StatusOr<http::ClientResponse> response) {
-  if (!response.ok()) {
-    v1::GraphError error = graph::TransportGraphError(response.status());
-    grpc::Status status = graph::TransportErrorToGrpcStatus(response.status());
-    const bool maybe_sent = error.outcome_unknown();
-    RetryOrFail(std::move(op), std::move(error), std::move(status), maybe_sent);
-    return;
-  }
-  if (response->status >= 200 && response->status < 300) {
+void Sender::OnGraphDone(std::shared_ptr<Op> op, graph::GraphResult result) {
+  if (result.ok()) {
     Attempt a;
-    a.http_status = response->status;
-    a.body = std::move(response->body);
+    a.http_status = result.http_status;
+    a.body = std::move(result.body);
     a.may_have_reached_meta = true;
     op->done(std::move(a));
     return;
   }
-  v1::GraphError error =
-      graph::ParseGraphError(response->status, response->body);
-  grpc::Status status = graph::ToGrpcStatus(error);
-  // Graph answered with an error: it refused the request, nothing was sent.
-  RetryOrFail(std::move(op), std::move(error), std::move(status), false);
+  // The GraphClient always sets `error` on a failure; the status's details
+  // carry the same.
+  v1::GraphError error = result.error
+                             ? *std::move(result.error)
+                             : graph::GraphErrorFromGrpcStatus(result.status)
+                                   .value_or(v1::GraphError());
+  // A transport failure may have reached Meta (outcome_unknown); a Graph
+  // error answer means Meta refused the request: nothing was sent.
+  const bool maybe_sent = result.http_status == 0 && error.outcome_unknown();
+  RetryOrFail(std::move(op), std::move(error), std::move(result.status),
+              maybe_sent);
 }
 
 void Sender::RetryOrFail(std::shared_ptr<Op> op, v1::GraphError error,

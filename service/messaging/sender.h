@@ -1,5 +1,5 @@
 // The send path shared by Send, SendStream and MarkRead:
-//   validate → account → idempotency → pacer → POST /{id}/messages → parse,
+//   validate → account → idempotency → pacer → graph::GraphClient → parse,
 // with retries only where no duplicate can result (retry.h).
 //
 // Guarantees:
@@ -11,16 +11,30 @@
 //    error, a pacing refusal (RESOURCE_EXHAUSTED + retry_delay), or a
 //    transport failure (outcome_unknown = true when the request may have
 //    reached Meta: it is then never resent).
-//  - idempotency_key, scoped by phone_number_id: the first result (success,
-//    or an ambiguous failure) is kept in the store for 24 h and answered to
-//    repeats without sending; a concurrent repeat in this process waits for
-//    the first; a send that failed before anything reached Meta releases the
-//    key so a retry may send. A key held by another process sharing the
-//    store is polled until it completes; if it does not before the deadline
-//    (e.g. that process died mid-send: the outcome is unknown), ABORTED.
+//  - Every Graph exchange goes through the one graph::GraphClient: one URL
+//    builder, one Authorization header, one redaction of the access token
+//    (so it never reaches a status, a GraphError or a stored result), one
+//    latency observer.
+//  - idempotency_key, scoped by the calling client (its API key's name; ""
+//    with authentication off) and phone_number_id: the first result
+//    (success, or an ambiguous failure) is kept in the store for 24 h and
+//    answered to repeats without sending; a concurrent repeat in this
+//    process waits for the first; a send that failed before anything
+//    reached Meta releases the key so a retry may send. A key held by
+//    another process sharing the store is polled until it completes; if it
+//    does not before the deadline (e.g. that process died mid-send: the
+//    outcome is unknown), ABORTED. The key is bound to what would be sent
+//    (a SHA-256 of phone_number_id and the Graph JSON): the same key with a
+//    different request is ALREADY_EXISTS naming idempotency_key, and nothing
+//    is sent.
+//  - The store is only ever called through its asynchronous
+//    events::IdempotencyKeys: no gRPC or io thread waits for a commit or a
+//    Redis round trip; its callbacks are posted back to the io_context.
 //
-//   Sender sender(io, http_client, accounts, store.get(), SenderOptions{});
-//   sender.Send(request, deadline, [](SendOutcome o) { ... });
+//   graph::GraphClient graph(http_client, graph::GraphClientOptions{});
+//   Sender sender(io, graph, accounts, store->idempotency_keys(),
+//                 SenderOptions{});
+//   sender.Send("client-name", request, deadline, [](SendOutcome o) {...});
 //
 // Thread-safe. `done` runs exactly once, on the caller's thread (immediate
 // answers) or an io_context thread. The Sender must outlive its calls: stop
@@ -39,13 +53,16 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "boost/asio/io_context.hpp"
 #include "grpcpp/support/status.h"
 #include "service/config/accounts.h"
-#include "service/events/store.h"
-#include "service/http/client.h"
+#include "service/events/idempotency_keys.h"
+#include "service/graph/graph_client.h"
 #include "service/messaging/pacer.h"
 #include "service/messaging/retry.h"
 #include "service/metrics/gateway_metrics.h"
@@ -69,8 +86,6 @@ struct MarkReadOutcome {
 };
 
 struct SenderOptions {
-  std::string graph_base_url = "https://graph.facebook.com";
-  std::string graph_api_version = "v24.0";
   // For calls without a deadline (a gRPC call with none, a stream request).
   absl::Duration default_timeout = absl::Seconds(60);
   absl::Duration idempotency_ttl = absl::Hours(24);
@@ -82,18 +97,29 @@ struct SenderOptions {
   // over 1 s absorb clock granularity at Meta's side.
   absl::Duration pacer_window = absl::Milliseconds(1010);
   int default_mps = 80;
-  // Where to count sends, Graph latency and pacer waits; null: nowhere
-  // (Stats() still works). Production: &metrics::GatewayMetrics::Global().
+  // Single-account mode serves any number, so the phone_number_id label of
+  // results is bounded: a number gets its own label after its first
+  // successful send, for at most this many numbers; the rest are "other".
+  size_t max_number_labels = 1000;
+  // Where to count sends and pacer waits; null: nowhere (Stats() still
+  // works). Production: &metrics::GatewayMetrics::Global(). Graph latency
+  // is the GraphClient's observer's business.
   metrics::GatewayMetrics* metrics = nullptr;
   // Replicas sharing a Redis: pace together (shared_pacing.h); null: this
   // gateway alone paces (SQLite store).
   std::shared_ptr<SharedPacingGate> shared_pacing;
 };
 
-// Counters for metrics. `results` is keyed by (phone_number_id, result,
-// graph code): result is "ok", "graph_error", "transport_error",
-// "outcome_unknown", "invalid", "not_configured", "paced_out", "replayed",
-// "idempotency_conflict", "store_error".
+// Counters for metrics. `results` is keyed by (number label, result, graph
+// code). The number label is the phone_number_id for a number the accounts
+// configure (multi-account) or that has sent successfully (single-account,
+// up to SenderOptions::max_number_labels); "invalid" for a value that is not
+// a phone number ID (empty, not digits, over 32 characters); "other" for the
+// rest — so neither map nor metric grows with what callers make up. result
+// is "ok", "graph_error", "transport_error", "outcome_unknown", "invalid",
+// "not_configured", "paced_out", "replayed", "idempotency_conflict" (held
+// elsewhere past the deadline), "idempotency_mismatch" (the key came with a
+// different request), "store_error".
 struct SenderStats {
   std::map<std::tuple<std::string, std::string, int>, uint64_t> results;
   uint64_t retries = 0;
@@ -106,15 +132,24 @@ class Sender {
   using SendCallback = std::function<void(SendOutcome)>;
   using MarkReadCallback = std::function<void(MarkReadOutcome)>;
 
-  // `store` may be null: idempotency keys then only join concurrent repeats.
-  Sender(boost::asio::io_context& io, http::Client& client,
-         const config::Accounts& accounts, events::Store* store,
+  // `graph` (every Graph call goes through it) and `accounts` must outlive
+  // the Sender. `keys` may be null: idempotency keys then only join
+  // concurrent repeats in this process.
+  Sender(boost::asio::io_context& io, graph::GraphClient& graph,
+         const config::Accounts& accounts, events::IdempotencyKeys* keys,
          SenderOptions options);
   ~Sender();
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
 
-  void Send(v1::SendRequest request, absl::Time deadline, SendCallback done);
+  // Sends for `client`, the caller's identity that scopes idempotency keys
+  // (auth::MakeClientIdentity; "" when authentication is off).
+  void Send(absl::string_view client, v1::SendRequest request,
+            absl::Time deadline, SendCallback done);
+  // The same for the anonymous client "".
+  void Send(v1::SendRequest request, absl::Time deadline, SendCallback done) {
+    Send("", std::move(request), deadline, std::move(done));
+  }
   void MarkRead(v1::MarkReadRequest request, absl::Time deadline,
                 MarkReadCallback done);
 
@@ -154,8 +189,7 @@ class Sender {
             absl::Time deadline, AttemptCallback done);
   void StartAttempt(std::shared_ptr<Op> op);
   void SendHttp(std::shared_ptr<Op> op);
-  void OnHttpDone(std::shared_ptr<Op> op,
-                  absl::StatusOr<http::ClientResponse> response);
+  void OnGraphDone(std::shared_ptr<Op> op, graph::GraphResult result);
   void RetryOrFail(std::shared_ptr<Op> op, v1::GraphError error,
                    grpc::Status status, bool maybe_sent);
   // What to do with a reserved key when its send ends.
@@ -163,32 +197,48 @@ class Sender {
   struct KeyedSend {
     v1::SendRequest request;
     std::string scoped_key;
+    std::string fingerprint;
     std::string body;
     std::string token;
     absl::Time deadline;
   };
+  // Idempotency keys being sent by this process: what they were reserved
+  // for, and the callers waiting (the first included).
+  struct KeyInFlight {
+    std::string fingerprint;
+    std::vector<SendCallback> waiters;
+  };
   void BeginKeyed(std::shared_ptr<KeyedSend> keyed);
-  void FinishIdempotent(const std::string& scoped_key, const SendOutcome& o,
+  void OnBegin(std::shared_ptr<KeyedSend> keyed,
+               absl::StatusOr<events::IdempotencyResult> begin);
+  void FinishIdempotent(const std::string& scoped_key, SendOutcome o,
                         KeyAction action);
+  void AnswerWaiters(const std::string& scoped_key, const SendOutcome& o);
   void Count(const std::string& phone_number_id, const char* result, int code);
+  std::string NumberLabelLocked(const std::string& phone_number_id, bool ok)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountPacer(const absl::Status& s, absl::Duration waited);
   double UnitRandom();
 
   boost::asio::io_context& io_;
-  http::Client& client_;
+  graph::GraphClient& graph_;
   const config::Accounts& accounts_;
-  events::Store* const store_;
+  events::IdempotencyKeys* const keys_;
   const SenderOptions options_;
+  // The numbers the accounts configure (multi-account mode): labelled.
+  absl::flat_hash_set<std::string> configured_numbers_;
   std::shared_ptr<Pacer> pacer_;
-  // Retry timers check it: they may fire after the Sender is gone.
+  // Timers and store callbacks check it: they may fire after the Sender is
+  // gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   mutable absl::Mutex mu_;
-  // Idempotency keys being sent by this process → repeats waiting on them.
-  absl::flat_hash_map<std::string, std::vector<SendCallback>> in_flight_keys_
+  absl::flat_hash_map<std::string, KeyInFlight> in_flight_keys_
       ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<std::string, std::string, int>, uint64_t> results_
       ABSL_GUARDED_BY(mu_);
+  // Single-account mode: the numbers labelled so far.
+  absl::flat_hash_set<std::string> labelled_numbers_ ABSL_GUARDED_BY(mu_);
   uint64_t retries_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t graph_requests_ ABSL_GUARDED_BY(mu_) = 0;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
@@ -197,6 +247,17 @@ class Sender {
 // The pacing key of a recipient: the digits of a phone number (so "+1 650…"
 // and "1650…" share one pair limit), or a group id as given.
 std::string RecipientKey(const v1::SendRequest& request);
+
+// The store key of an idempotency_key: client, phone_number_id and key,
+// each length-prefixed ("6:client15:106540352242922order-42"), so no name
+// or key can be read as another.
+std::string ScopedIdempotencyKey(absl::string_view client,
+                                 absl::string_view phone_number_id,
+                                 absl::string_view idempotency_key);
+// The raw SHA-256 of what a send would put on the wire: phone_number_id
+// (length-prefixed) and the Graph JSON body (graph::BuildSendJson).
+std::string RequestFingerprint(absl::string_view phone_number_id,
+                               absl::string_view graph_body);
 
 // A stored idempotent result and back.
 std::string EncodeOutcome(const SendOutcome& outcome);

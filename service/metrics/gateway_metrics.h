@@ -15,10 +15,14 @@
 // Label values — use these words so dashboards can rely on them:
 //   messages_sent.result: the Sender's results: "ok", "graph_error",
 //     "transport_error", "outcome_unknown", "invalid", "not_configured",
-//     "paced_out", "replayed", "idempotency_conflict", "store_error";
-//     graph_code: Graph's error code as decimal, "0" when there is none.
-//     phone_number_id is the business number sending. NEVER label by the
-//     recipient, by message content or by anything secret.
+//     "paced_out", "replayed", "idempotency_conflict",
+//     "idempotency_mismatch", "store_error"; graph_code: Graph's error code
+//     as decimal, "0" when there is none. phone_number_id is the business
+//     number sending, bounded (messaging/sender.h SenderStats): a configured
+//     number (or, in single-account mode, one that has sent, up to 1000),
+//     else "other"; "invalid" for a value that is not a phone number ID.
+//     NEVER label by the recipient, by message content, by a raw caller
+//     value or by anything secret.
 //   graph_request_duration.operation: GraphCall::operation ("send_message",
 //     "list_phone_numbers", ...), a fixed set chosen in code.
 //   pacer_rejections.reason: "deadline" (no capacity before the call's
@@ -54,7 +58,8 @@ struct GatewayMetrics {
   // wagate_messages_sent_total{phone_number_id,result,graph_code}
   CounterFamily* messages_sent;
   // wagate_graph_request_duration_seconds{operation}: each HTTP exchange with
-  // Graph (retries observed separately).
+  // Graph (retries observed separately), observed once, by the gateway's
+  // one graph::GraphClient.
   HistogramFamily* graph_request_duration;
   // wagate_pacer_wait_seconds: time a granted send waited for throughput.
   Histogram* pacer_wait;

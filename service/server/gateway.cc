@@ -120,9 +120,16 @@ class Gateway::Impl {
     }
 
     graph_http_ = std::make_unique<http::Client>(io_);
+    // The one Graph client: sends, mark-read, throughput levels and the
+    // management services, with one redaction and one latency observer.
+    graph::GraphClientOptions graph_options;
+    graph_options.base_url = options_.graph_base_url;
+    graph_options.api_version = options_.graph_api_version;
+    graph_ = std::make_unique<graph::GraphClient>(*graph_http_, graph_options);
+    graph_->SetObserver([m = metrics_](const graph::GraphCallObservation& o) {
+      m->graph_request_duration->Get({o.operation})->ObserveDuration(o.latency);
+    });
     messaging::SenderOptions sender_options;
-    sender_options.graph_base_url = options_.graph_base_url;
-    sender_options.graph_api_version = options_.graph_api_version;
     sender_options.metrics = metrics_;
     if (absl::StartsWith(options_.store, "redis://")) {
       // Replicas on one Redis pace each number together (issue 9).
@@ -131,18 +138,9 @@ class Gateway::Impl {
       ASSIGN_OR_RETURN(sender_options.shared_pacing,
                        messaging::RedisPacing::Create(options_.store, pacing));
     }
-    sender_ = std::make_unique<messaging::Sender>(io_, *graph_http_, *accounts_,
-                                                  store_.get(), sender_options);
+    sender_ = std::make_unique<messaging::Sender>(
+        io_, *graph_, *accounts_, store_->idempotency_keys(), sender_options);
     sender_->ApplyConfiguredThroughput();
-    // The management services' Graph client (the Sender keeps its own).
-    graph::GraphClientOptions graph_options;
-    graph_options.base_url = options_.graph_base_url;
-    graph_options.api_version = options_.graph_api_version;
-    graph_ = std::make_unique<graph::GraphClient>(*graph_http_, graph_options);
-    // The management calls' latency, per operation, beside the Sender's.
-    graph_->SetObserver([m = metrics_](const graph::GraphCallObservation& o) {
-      m->graph_request_duration->Get({o.operation})->ObserveDuration(o.latency);
-    });
     // What Meta says each number may send: the throughput level at start-up,
     // then THROUGHPUT_UPGRADE webhooks as they are stored.
     std::vector<std::string> configured;
@@ -442,6 +440,8 @@ class Gateway::Impl {
     }
     messaging::MessagingService::Options messaging_options;
     messaging_options.metrics = metrics_;
+    // Idempotency keys are per client (issue 14).
+    messaging_options.client_identity = auth::MakeClientIdentity(api_keys_);
     if (limits.send_stream_backlog() > 0) {
       messaging_options.max_stream_in_flight = limits.send_stream_backlog();
     }
@@ -546,8 +546,8 @@ class Gateway::Impl {
   std::shared_ptr<const auth::ApiKeys> api_keys_;
   std::unique_ptr<events::Store> store_;
   std::unique_ptr<http::Client> graph_http_;
+  std::unique_ptr<graph::GraphClient> graph_;  // outlives sender_
   std::unique_ptr<messaging::Sender> sender_;
-  std::unique_ptr<graph::GraphClient> graph_;
   std::unique_ptr<ThroughputUpgrades> throughput_upgrades_;
   events::Store::ListenerId upgrades_listener_ = 0;
   std::shared_ptr<resources::TemplateOwners> template_owners_;

@@ -121,17 +121,7 @@ class FailingStore : public events::Store {
                              const std::vector<std::string>&) override {
     return 0;
   }
-  absl::StatusOr<events::IdempotencyResult> BeginIdempotent(
-      absl::string_view, absl::Duration) override {
-    return events::IdempotencyResult{};
-  }
-  absl::Status CompleteIdempotent(absl::string_view,
-                                  absl::string_view) override {
-    return absl::OkStatus();
-  }
-  absl::Status AbandonIdempotent(absl::string_view) override {
-    return absl::OkStatus();
-  }
+  events::IdempotencyKeys* idempotency_keys() override { return nullptr; }
 
   int appends() const { return appends_.load(); }
 

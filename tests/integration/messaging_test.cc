@@ -25,8 +25,11 @@
 #include "google/protobuf/text_format.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "service/auth/api_keys.h"
+#include "service/auth/authorized_services.h"
 #include "service/config/accounts.h"
 #include "service/events/store.h"
+#include "service/graph/graph_client.h"
 #include "service/graph/graph_error.h"
 #include "service/http/client.h"
 #include "service/http/server.h"
@@ -179,8 +182,11 @@ struct Gateway {
   std::unique_ptr<config::Accounts> accounts;
   std::unique_ptr<events::Store> store;
   std::unique_ptr<http::Client> client;
+  std::unique_ptr<graph::GraphClient> graph;
   std::unique_ptr<Sender> sender;
-  std::unique_ptr<MessagingService> service;
+  // The MessagingService, or its auth decorator owning it.
+  std::unique_ptr<v1::Messaging::CallbackService> registered;
+  MessagingService* service = nullptr;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<v1::Messaging::Stub> stub;
 
@@ -189,7 +195,7 @@ struct Gateway {
     if (sender) sender->Shutdown();
     if (server) server->Shutdown(std::chrono::system_clock::now());
     if (server) server->Wait();
-    service.reset();
+    registered.reset();
     // The Sender's in-flight HTTP calls end (CANCELLED) with the client.
     client.reset();
     sender.reset();
@@ -233,6 +239,9 @@ class MessagingIntegrationTest : public ::testing::Test {
     int max_stream_in_flight = 1000;
     std::string base_url;  // default: the tap
     metrics::GatewayMetrics* metrics = nullptr;
+    // Client name → API key; none: authentication off. Wired as the
+    // gateway does: auth decorator, per-item check, client identity.
+    std::map<std::string, std::string> clients;
   };
 
   std::unique_ptr<Gateway> MakeGateway(GatewayConfig gc) {
@@ -258,22 +267,44 @@ class MessagingIntegrationTest : public ::testing::Test {
     EXPECT_TRUE(store.ok()) << store.status();
     g->store = *std::move(store);
     g->client = std::make_unique<http::Client>(io_.io);
+    graph::GraphClientOptions go;
+    go.base_url = gc.base_url.empty() ? tap_->url() : gc.base_url;
+    go.api_version = "v24.0";
+    g->graph = std::make_unique<graph::GraphClient>(*g->client, go);
     SenderOptions so;
-    so.graph_base_url = gc.base_url.empty() ? tap_->url() : gc.base_url;
-    so.graph_api_version = "v24.0";
     so.metrics = gc.metrics;
-    g->sender = std::make_unique<Sender>(io_.io, *g->client, *g->accounts,
-                                         g->store.get(), so);
+    g->sender = std::make_unique<Sender>(io_.io, *g->graph, *g->accounts,
+                                         g->store->idempotency_keys(), so);
     g->sender->ApplyConfiguredThroughput();
     MessagingService::Options mo;
     mo.max_stream_in_flight = gc.max_stream_in_flight;
     mo.metrics = gc.metrics;
-    g->service = std::make_unique<MessagingService>(*g->sender, mo);
+    std::shared_ptr<const auth::ApiKeys> keys;
+    if (!gc.clients.empty()) {
+      for (const auto& [name, key] : gc.clients) {
+        auto* c = cfg.add_clients();
+        c->set_name(name);
+        c->set_api_key_sha256(auth::Sha256Hex(key));
+      }
+      auto created = auth::ApiKeys::Create(cfg, *g->accounts);
+      EXPECT_TRUE(created.ok()) << created.status();
+      keys = *std::move(created);
+      mo.stream_item_check = auth::MakePhoneNumberCheck(keys);
+      mo.client_identity = auth::MakeClientIdentity(keys);
+    }
+    auto service = std::make_unique<MessagingService>(*g->sender, mo);
+    g->service = service.get();
+    if (keys != nullptr) {
+      g->registered =
+          std::make_unique<auth::AuthorizedMessaging>(keys, std::move(service));
+    } else {
+      g->registered = std::move(service);
+    }
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port);
-    builder.RegisterService(g->service.get());
+    builder.RegisterService(g->registered.get());
     g->server = builder.BuildAndStart();
     EXPECT_NE(port, 0);
     g->stub = v1::Messaging::NewStub(grpc::CreateChannel(
@@ -285,10 +316,17 @@ class MessagingIntegrationTest : public ::testing::Test {
 
   grpc::Status Send(const v1::SendRequest& req, v1::SendResponse* resp,
                     absl::Duration timeout = absl::Seconds(10),
-                    Gateway* g = nullptr) {
+                    Gateway* g = nullptr, const std::string& api_key = "") {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    if (!api_key.empty()) {
+      ctx.AddMetadata("authorization", absl::StrCat("Bearer ", api_key));
+    }
     return (g ? g : gateway_.get())->stub->Send(&ctx, req, resp);
+  }
+  grpc::Status SendWithKey(const std::string& api_key,
+                           const v1::SendRequest& req, v1::SendResponse* resp) {
+    return Send(req, resp, absl::Seconds(10), nullptr, api_key);
   }
 
   // The emulator's counters.
@@ -761,6 +799,78 @@ TEST_F(MessagingIntegrationTest, AmbiguousFailureIsKeptForTheKey) {
   ASSERT_TRUE(e.has_value());
   EXPECT_TRUE(e->outcome_unknown());
   EXPECT_EQ(tap_->count(), 1u);
+}
+
+// Issue 14: keys are per client (the API key's name) and per request.
+constexpr char kKeyA[] = "key-a-6b1f0e";
+constexpr char kKeyB[] = "key-b-93c2d4";
+
+TEST_F(MessagingIntegrationTest, SameKeyFromTwoClientsSendsBoth) {
+  StartEmulator();
+  GatewayConfig gc;
+  gc.clients = {{"a", kKeyA}, {"b", kKeyB}};
+  StartGateway(gc);
+  v1::SendRequest req = Text("16505551234", "hello");
+  req.set_idempotency_key("order-1");
+  v1::SendResponse a, b;
+  ASSERT_TRUE(SendWithKey(kKeyA, req, &a).ok());
+  grpc::Status sb = SendWithKey(kKeyB, req, &b);
+  ASSERT_TRUE(sb.ok()) << sb.error_message();
+  EXPECT_NE(a.message_id(), b.message_id());
+  EXPECT_EQ(Accepted(), 2);
+  EXPECT_EQ(tap_->count(), 2u);
+}
+
+TEST_F(MessagingIntegrationTest, SameClientSameKeySameBodySendsOnce) {
+  StartEmulator();
+  GatewayConfig gc;
+  gc.clients = {{"a", kKeyA}, {"b", kKeyB}};
+  StartGateway(gc);
+  v1::SendRequest req = Text("16505551234", "hello");
+  req.set_idempotency_key("order-2");
+  v1::SendResponse first, again;
+  ASSERT_TRUE(SendWithKey(kKeyA, req, &first).ok());
+  ASSERT_TRUE(SendWithKey(kKeyA, req, &again).ok());
+  EXPECT_EQ(again.message_id(), first.message_id());
+  EXPECT_EQ(Accepted(), 1);
+}
+
+TEST_F(MessagingIntegrationTest, SameClientSameKeyOtherBodyIsAlreadyExists) {
+  StartEmulator();
+  GatewayConfig gc;
+  gc.clients = {{"a", kKeyA}, {"b", kKeyB}};
+  StartGateway(gc);
+  v1::SendRequest req = Text("16505551234", "hello");
+  req.set_idempotency_key("order-3");
+  v1::SendResponse resp;
+  ASSERT_TRUE(SendWithKey(kKeyA, req, &resp).ok());
+  req.mutable_text()->set_body("hello, but different");
+  grpc::Status s = SendWithKey(kKeyA, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(s.error_message(), HasSubstr("idempotency_key"));
+  auto e = graph::GraphErrorFromGrpcStatus(s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code(), 0);
+  EXPECT_EQ(Accepted(), 1);
+  EXPECT_EQ(tap_->count(), 1u);
+  // SendStream items are scoped the same way: client b may use the key.
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kKeyB));
+  auto stream = gateway_->stub->SendStream(&ctx);
+  ASSERT_TRUE(stream->Write(req));
+  ASSERT_TRUE(stream->Write(req));
+  stream->WritesDone();
+  std::vector<v1::SendResult> results;
+  v1::SendResult r;
+  while (stream->Read(&r)) results.push_back(r);
+  EXPECT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& x : results) {
+    EXPECT_TRUE(x.has_response()) << x.DebugString();
+  }
+  EXPECT_EQ(results[0].response().message_id(),
+            results[1].response().message_id());
+  EXPECT_EQ(Accepted(), 2);
 }
 
 TEST_F(MessagingIntegrationTest, ThroughputLearnedFromGraphAtStartUp) {
