@@ -434,7 +434,10 @@ class RedisStore : public Store {
       absl::MutexLock lock(&tail_mu_);
       tail_pos_ = tail;
     }
-    next_retention_ = absl::Now() + options_.retention_interval;
+    {
+      absl::MutexLock lock(&mu_);
+      next_retention_ = absl::Now() + options_.retention_interval;
+    }
     tail_thread_ = std::thread([this] { TailLoop(); });
     tail_thread_id_ = tail_thread_.get_id();
     writer_thread_ = std::thread([this] { WriterLoop(); });
@@ -779,6 +782,11 @@ class RedisStore : public Store {
     return stopping_ || !appends_.empty();
   }
 
+  bool RetentionDue() const {
+    absl::MutexLock lock(&mu_);
+    return absl::Now() >= next_retention_;
+  }
+
   void WriterLoop() {
     while (true) {
       std::deque<AppendJob> jobs;
@@ -806,7 +814,7 @@ class RedisStore : public Store {
         queued_events_ -= events;
       }
       if (!jobs.empty()) WriteJobs(std::move(jobs));
-      if (absl::Now() >= next_retention_) AutoRetention();
+      if (RetentionDue()) AutoRetention();
     }
   }
 

@@ -324,7 +324,10 @@ class SqliteStore : public Store {
       total_payload_bytes_ = sqlite3_column_int64(last, 1);
       payload_bytes_.store(total_payload_bytes_, std::memory_order_relaxed);
     }
-    next_retention_ = absl::Now() + options_.retention_interval;
+    {
+      absl::MutexLock lock(&mu_);
+      next_retention_ = absl::Now() + options_.retention_interval;
+    }
     ASSIGN_OR_RETURN(checkpointer_,
                      Connection::Open(path_, false, options_.lock_timeout));
     RETURN_IF_ERROR(checkpointer_->Exec("PRAGMA synchronous=FULL"));
@@ -692,6 +695,11 @@ class SqliteStore : public Store {
     return stopping_ || !appends_.empty() || !tasks_.empty();
   }
 
+  bool RetentionDue() const {
+    absl::MutexLock lock(&mu_);
+    return absl::Now() >= next_retention_;
+  }
+
   void WriterLoop() {
     while (true) {
       std::deque<AppendJob> appends;
@@ -709,7 +717,7 @@ class SqliteStore : public Store {
       if (!appends.empty() || !tasks.empty()) {
         CommitRound(std::move(appends), std::move(tasks));
       }
-      if (absl::Now() >= next_retention_) AutoRetention();
+      if (RetentionDue()) AutoRetention();
     }
   }
 
