@@ -14,6 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "service/common/log.h"
@@ -418,6 +420,7 @@ class RedisStore : public Store {
   absl::Status Init() {
     writer_client_ = NewClient();
     tail_client_ = NewClient();
+    RETURN_IF_ERROR(CheckDurability());
     ASSIGN_OR_RETURN(redis::Reply last,
                      writer_client_->Command({"GET", last_key_}));
     RedisStreamId tail;
@@ -745,6 +748,94 @@ class RedisStore : public Store {
     return options_.clock ? Micros(options_.clock()) : std::string();
   }
 
+  // Reads how Redis persists writes and decides how an append becomes
+  // durable (DecideRedisDurability); refuses to open when it cannot, unless
+  // the URL says durability=relaxed.
+  absl::Status CheckDurability() {
+    std::string version;
+    {
+      absl::StatusOr<redis::Reply> info =
+          writer_client_->Command({"INFO", "server"});
+      if (absl::IsUnavailable(info.status())) return info.status();
+      if (info.ok()) {
+        for (absl::string_view line : absl::StrSplit(info->str, '\n')) {
+          if (absl::ConsumePrefix(&line, "redis_version:")) {
+            version = std::string(absl::StripAsciiWhitespace(line));
+          }
+        }
+      }
+    }
+    std::string settings[2];  // appendonly, appendfsync; "" if unknown
+    std::string config_error;
+    const char* names[2] = {"appendonly", "appendfsync"};
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<redis::Reply> r =
+          writer_client_->Command({"CONFIG", "GET", names[i]});
+      if (absl::IsUnavailable(r.status())) return r.status();
+      if (!r.ok()) {
+        // Renamed or not allowed (managed Redis, ACL).
+        config_error = std::string(r.status().message());
+        settings[0].clear();
+        break;
+      }
+      if (r->is_array() && r->elements.size() == 2) {
+        settings[i] = r->elements[1].str;
+      }
+    }
+    absl::StatusOr<RedisDurability> decided =
+        DecideRedisDurability(version, settings[0], settings[1]);
+    const std::string where = address_.ToString();
+    if (decided.ok()) {
+      durability_ = *decided;
+      log::Info("events", "redis durability",
+                {{"address", where},
+                 {"redis_version", version},
+                 {"mode", durability_ == RedisDurability::kWaitAof
+                              ? "WAITAOF after each append"
+                              : "appendfsync always"}});
+      return absl::OkStatus();
+    }
+    std::string why(decided.status().message());
+    if (!config_error.empty()) {
+      absl::StrAppend(&why, " (CONFIG GET failed: ", config_error, ")");
+    }
+    if (address_.relaxed_durability) {
+      durability_ = RedisDurability::kRelaxed;
+      log::Warning("events",
+                   "REDIS DURABILITY RELAXED (durability=relaxed in the store "
+                   "URL): webhooks answered 200 can be lost on a Redis crash "
+                   "or power loss, and Meta will not redeliver them",
+                   {{"address", where}, {"reason", why}});
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "event store redis at ", where, ": ", why,
+        ". Fix the Redis configuration, or add ?durability=relaxed to the "
+        "store URL to accept losing acknowledged webhooks on a Redis crash"));
+  }
+
+  // Waits until Redis has fsynced the append-only file up to the writer's
+  // last append (Redis 7.2+). WAITAOF counts the writes of its own
+  // connection: if the connection changed since the append, nothing is
+  // known, so the batch fails (Meta redelivers).
+  absl::Status WaitForAof() {
+    const uint64_t connection = writer_client_->connections();
+    const int64_t timeout_ms =
+        std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.lock_timeout));
+    absl::StatusOr<redis::Reply> r = writer_client_->Command(
+        {"WAITAOF", "1", "0", absl::StrCat(timeout_ms)},
+        options_.lock_timeout + absl::Seconds(1));
+    if (!r.ok()) return r.status();
+    if (writer_client_->connections() != connection || !r->is_array() ||
+        r->elements.empty() || r->elements[0].integer < 1) {
+      return absl::UnavailableError(absl::StrCat(
+          "event store: redis did not confirm the fsync of its append-only "
+          "file within ",
+          timeout_ms, " ms"));
+    }
+    return absl::OkStatus();
+  }
+
   std::string DeadlineKey(absl::string_view group) const {
     return absl::StrCat(deadline_prefix_, group);
   }
@@ -840,6 +931,10 @@ class RedisStore : public Store {
     if (reply.ok() &&
         (!reply->is_array() || reply->elements.size() != total + 1)) {
       reply = Malformed("append");
+    }
+    if (reply.ok() && durability_ == RedisDurability::kWaitAof) {
+      absl::Status synced = WaitForAof();
+      if (!synced.ok()) reply = synced;
     }
     if (!reply.ok()) {
       failed_commits_.fetch_add(1, std::memory_order_relaxed);
@@ -964,6 +1059,8 @@ class RedisStore : public Store {
   absl::Duration consumer_idle_limit_ = absl::Hours(24);
   std::string stream_key_, seen_key_, last_key_, bytes_key_, pruned_key_,
       idem_prefix_, idem_expiry_key_, deadline_prefix_;
+  // Decided once in Init, before the writer thread starts.
+  RedisDurability durability_ = RedisDurability::kFsyncAlways;
 
   std::unique_ptr<redis::Client> writer_client_;  // writer thread only
   std::unique_ptr<redis::Client> tail_client_;    // tail thread (+Shutdown)
@@ -1025,6 +1122,41 @@ bool ParseHex(absl::string_view s, uint64_t* v) {
 }
 
 }  // namespace
+
+absl::StatusOr<RedisDurability> DecideRedisDurability(
+    absl::string_view version, absl::string_view appendonly,
+    absl::string_view appendfsync) {
+  int major = 0, minor = 0;
+  std::vector<absl::string_view> parts = absl::StrSplit(version, '.');
+  if (parts.size() < 2 || !absl::SimpleAtoi(parts[0], &major) ||
+      !absl::SimpleAtoi(parts[1], &minor)) {
+    major = minor = 0;  // unknown: no WAITAOF
+  }
+  const bool has_waitaof = major > 7 || (major == 7 && minor >= 2);
+  const std::string redis =
+      version.empty() ? std::string("Redis") : absl::StrCat("Redis ", version);
+  if (appendonly.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read ", redis,
+        "'s appendonly / appendfsync settings, so wagate cannot tell "
+        "whether a webhook answered 200 survives a Redis crash; allow CONFIG "
+        "GET for wagate's Redis user"));
+  }
+  if (appendonly != "yes") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        redis, " has appendonly ", appendonly,
+        ": events live in Redis memory only and a Redis crash loses "
+        "webhooks already answered 200; set appendonly yes and appendfsync "
+        "always (redis.conf, or CONFIG SET)"));
+  }
+  if (has_waitaof) return RedisDurability::kWaitAof;
+  if (appendfsync == "always") return RedisDurability::kFsyncAlways;
+  return absl::FailedPreconditionError(absl::StrCat(
+      redis, " has appendfsync ", appendfsync.empty() ? "(unknown)" : appendfsync,
+      ": a crash or power loss loses the writes not yet fsynced, webhooks "
+      "already answered 200; set appendfsync always, or use Redis 7.2+ "
+      "(wagate then waits for the fsync with WAITAOF)"));
+}
 
 std::string RedisStreamId::ToString() const {
   return absl::StrCat(ms, "-", seq);

@@ -19,9 +19,10 @@
 //  - Append is one Lua script per group of queued batches, run by a writer
 //    thread: it checks and records dedupe ids and XADDs the new events, all
 //    or nothing (scripts are atomic; the `#!lua` shebang makes Redis refuse
-//    the whole script up front when out of memory). `done` runs once Redis
-//    answered; durability is Redis's own configuration (appendonly yes,
-//    appendfsync always to survive power loss).
+//    the whole script up front when out of memory). `done` runs once the
+//    batch is durable: with Redis 7.2+ after WAITAOF confirmed the fsync of
+//    the append-only file, before 7.2 because Redis runs with appendonly
+//    yes + appendfsync always, which Open checks (DecideRedisDurability).
 //  - Cursors are "r1" + the 16-hex-digit milliseconds + the 16-hex-digit
 //    sequence of the stream id, so they compare as strings in log order.
 //  - Listeners are fed by a tail thread blocked in XREAD on the stream: they
@@ -53,13 +54,38 @@
 
 namespace wagate::events {
 
-// Opens the store at `url` (redis://HOST[:PORT][/DB][?prefix=NAME]). A
+// Opens the store at `url`
+// (redis://HOST[:PORT][/DB][?prefix=NAME][&durability=relaxed]). A
 // password (and Redis 6 ACL user) comes from WAGATE_REDIS_PASSWORD (and
 // WAGATE_REDIS_USERNAME) in the environment.
-// INVALID_ARGUMENT for a bad URL; UNAVAILABLE if Redis does not answer now.
+// INVALID_ARGUMENT for a bad URL; UNAVAILABLE if Redis does not answer now;
+// FAILED_PRECONDITION, saying what to change, if Redis's persistence cannot
+// make an acknowledged append durable (DecideRedisDurability) and the URL
+// does not say durability=relaxed (then a loud warning is logged).
 // StoreOptions::lock_timeout is the Redis command timeout.
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStore(
     absl::string_view url, const StoreOptions& options);
+
+// How the store makes an acknowledged append durable.
+enum class RedisDurability {
+  // Redis 7.2+ with the append-only file on: after each append script,
+  // WAITAOF waits for the local fsync (any appendfsync); unconfirmed, the
+  // batch fails (the webhook answers 503).
+  kWaitAof,
+  // appendonly yes + appendfsync always: durable once the script returned.
+  kFsyncAlways,
+  // durability=relaxed: nothing is waited for.
+  kRelaxed,
+};
+
+// Decides from INFO server's redis_version ("7.0.15") and CONFIG GET
+// appendonly / appendfsync ("" when unknown, e.g. CONFIG renamed on a
+// managed Redis): kWaitAof or kFsyncAlways, else FAILED_PRECONDITION saying
+// what is wrong and how to fix it (AOF off; appendfsync everysec or no
+// before 7.2; settings unknown).
+absl::StatusOr<RedisDurability> DecideRedisDurability(
+    absl::string_view version, absl::string_view appendonly,
+    absl::string_view appendfsync);
 
 // A stream id "MS-SEQ".
 struct RedisStreamId {

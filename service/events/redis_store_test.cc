@@ -389,6 +389,90 @@ TEST_F(RedisStoreTest, RetentionKeepsRecentGroupConsumers) {
   EXPECT_THAT(consumers->elements, SizeIs(2));
 }
 
+// ---- Durability (issue 14): a 200 is a promise only if Redis persists
+// the append before the script's answer (appendfsync always) or wagate
+// waits for the fsync (WAITAOF, Redis 7.2+). ----
+
+TEST(RedisDurabilityTest, DecidesFromVersionAndPersistenceSettings) {
+  EXPECT_EQ(DecideRedisDurability("7.2.4", "yes", "everysec").value(),
+            RedisDurability::kWaitAof);
+  EXPECT_EQ(DecideRedisDurability("8.0.1", "yes", "no").value(),
+            RedisDurability::kWaitAof);
+  EXPECT_EQ(DecideRedisDurability("7.2.0", "yes", "always").value(),
+            RedisDurability::kWaitAof);
+  EXPECT_EQ(DecideRedisDurability("7.0.15", "yes", "always").value(),
+            RedisDurability::kFsyncAlways);
+  EXPECT_EQ(DecideRedisDurability("", "yes", "always").value(),
+            RedisDurability::kFsyncAlways);
+  struct Refused {
+    const char* version;
+    const char* appendonly;
+    const char* appendfsync;
+    const char* says;
+  };
+  for (const Refused& r : {
+           Refused{"7.0.15", "no", "always", "appendonly no"},
+           Refused{"7.4.0", "no", "everysec", "appendonly no"},
+           Refused{"7.0.15", "yes", "everysec", "appendfsync everysec"},
+           Refused{"7.1.9", "yes", "no", "appendfsync no"},
+           Refused{"6.2.14", "yes", "everysec", "7.2"},
+           Refused{"7.0.15", "", "", "CONFIG"},
+           Refused{"garbage", "yes", "everysec", "appendfsync everysec"},
+       }) {
+    SCOPED_TRACE(absl::StrCat(r.version, " ", r.appendonly, " ", r.appendfsync));
+    auto decided = DecideRedisDurability(r.version, r.appendonly,
+                                         r.appendfsync);
+    ASSERT_EQ(decided.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(decided.status().message(), ::testing::HasSubstr(r.says));
+  }
+}
+
+// Redis 7.0 here: always → opens; everysec or no AOF → refused with what
+// to change, unless the URL says durability=relaxed.
+TEST(RedisDurabilityTest, OpenChecksTheRealServersPersistence) {
+  if (!redis::TestRedisServer::Installed()) GTEST_SKIP() << "no redis-server";
+  {
+    redis::TestRedisServer always;  // appendonly yes, appendfsync always
+    ASSERT_TRUE(always.Start().ok());
+    auto store = OpenRedisStore(always.Url(), StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_TRUE(AppendSync(**store, {MakeEvent("a")}).ok());
+  }
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Case& c : {Case{{"--appendonly", "no"}, "appendonly no"},
+                        Case{{"--appendfsync", "everysec"}, "everysec"}}) {
+    SCOPED_TRACE(c.says);
+    redis::TestRedisServer server(c.args);
+    ASSERT_TRUE(server.Start().ok());
+    auto refused = OpenRedisStore(server.Url(), StoreOptions());
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(refused.status().message(), ::testing::HasSubstr(c.says));
+    EXPECT_THAT(refused.status().message(),
+                ::testing::HasSubstr("appendfsync always"));
+    EXPECT_THAT(refused.status().message(),
+                ::testing::HasSubstr("durability=relaxed"));
+    // The explicit opt-out opens (with a loud warning in the log).
+    auto relaxed = OpenRedisStore(server.Url() + "/0?durability=relaxed",
+                                  StoreOptions());
+    ASSERT_TRUE(relaxed.ok()) << relaxed.status();
+    EXPECT_TRUE(AppendSync(**relaxed, {MakeEvent("a")}).ok());
+  }
+  {
+    // CONFIG renamed away (as on some managed Redis): cannot tell.
+    redis::TestRedisServer hidden({"--rename-command", "CONFIG", ""});
+    ASSERT_TRUE(hidden.Start().ok());
+    auto refused = OpenRedisStore(hidden.Url(), StoreOptions());
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("CONFIG"));
+    EXPECT_TRUE(
+        OpenRedisStore(hidden.Url() + "?durability=relaxed", StoreOptions())
+            .ok());
+  }
+}
+
 TEST(RedisStoreAuthTest, PasswordComesFromTheEnvironment) {
   if (!redis::TestRedisServer::Installed()) GTEST_SKIP() << "no redis-server";
   redis::TestRedisServer server({"--requirepass", "store-pw"});

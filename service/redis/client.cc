@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
@@ -108,7 +109,7 @@ absl::StatusOr<Address> ParseUrl(absl::string_view url) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
         absl::StrCat("redis URL \"", url, "\": ", why,
-                     " (want redis://HOST[:PORT][/DB][?prefix=NAME])"));
+                     " (want redis://HOST[:PORT][/DB][?prefix=NAME][&durability=relaxed])"));
   };
   constexpr absl::string_view kScheme = "redis://";
   if (!absl::StartsWith(url, kScheme)) return bad("not redis://");
@@ -164,14 +165,29 @@ absl::StatusOr<Address> ParseUrl(absl::string_view url) {
     }
     address.db = db;
   }
-  if (!query.empty()) {
+  bool seen_prefix = false, seen_durability = false;
+  for (absl::string_view option : absl::StrSplit(query, '&')) {
+    if (query.empty()) break;
     constexpr absl::string_view kPrefix = "prefix=";
-    if (!absl::StartsWith(query, kPrefix)) return bad("unknown option");
-    absl::string_view prefix = query.substr(kPrefix.size());
-    if (!ValidPrefix(prefix)) {
-      return bad("prefix must be 1-64 of [A-Za-z0-9_.-]");
+    constexpr absl::string_view kDurability = "durability=";
+    if (absl::StartsWith(option, kPrefix) && !seen_prefix) {
+      seen_prefix = true;
+      absl::string_view prefix = option.substr(kPrefix.size());
+      if (!ValidPrefix(prefix)) {
+        return bad("prefix must be 1-64 of [A-Za-z0-9_.-]");
+      }
+      address.prefix = std::string(prefix);
+    } else if (absl::StartsWith(option, kDurability) && !seen_durability) {
+      seen_durability = true;
+      absl::string_view durability = option.substr(kDurability.size());
+      if (durability == "relaxed") {
+        address.relaxed_durability = true;
+      } else if (durability != "strict") {
+        return bad("durability must be strict or relaxed");
+      }
+    } else {
+      return bad("unknown or repeated option");
     }
-    address.prefix = std::string(prefix);
   }
   return address;
 }
@@ -303,6 +319,7 @@ absl::Status Client::EnsureConnectedLocked() {
     fd_ = c->fd;
   }
   context_ = c;
+  ++connections_;
   if (backoff_ != absl::ZeroDuration()) {
     log::Info("redis", "reconnected", {{"address", address_.ToString()}});
   }
@@ -366,6 +383,11 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& args,
                                       absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   return CommandLocked(args, timeout);
+}
+
+uint64_t Client::connections() {
+  absl::MutexLock lock(&mu_);
+  return connections_;
 }
 
 absl::StatusOr<Reply> Client::Eval(const Script& script,

@@ -31,6 +31,23 @@ TEST(ParseUrlTest, AcceptsHostPortDbAndPrefix) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 7000);
   EXPECT_EQ(v6->ToString(), "[::1]:7000/0");
+  EXPECT_FALSE(v6->relaxed_durability);
+}
+
+TEST(ParseUrlTest, DurabilityOptionAloneOrWithPrefix) {
+  auto relaxed = ParseUrl("redis://h:1/3?prefix=eu&durability=relaxed");
+  ASSERT_TRUE(relaxed.ok()) << relaxed.status();
+  EXPECT_EQ(relaxed->prefix, "eu");
+  EXPECT_EQ(relaxed->db, 3);
+  EXPECT_TRUE(relaxed->relaxed_durability);
+  auto first = ParseUrl("redis://h?durability=relaxed&prefix=eu");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->prefix, "eu");
+  EXPECT_TRUE(first->relaxed_durability);
+  auto strict = ParseUrl("redis://h?durability=strict");
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  EXPECT_FALSE(strict->relaxed_durability);
+  EXPECT_EQ(strict->prefix, "wagate");
 }
 
 TEST(ParseUrlTest, RejectsGarbageNamingTheUrl) {
@@ -38,7 +55,9 @@ TEST(ParseUrlTest, RejectsGarbageNamingTheUrl) {
        {"http://x:1", "redis://", "redis://:6379", "redis://h:", "redis://h:0",
         "redis://h:70000", "redis://h:-1", "redis://h:12ab", "redis://h/x",
         "redis://h/-1", "redis://user:pw@h:1", "redis://[::1:1",
-        "redis://h?prefix=", "redis://h?prefix=a{b}", "redis://h?db=1"}) {
+        "redis://h?prefix=", "redis://h?prefix=a{b}", "redis://h?db=1",
+        "redis://h?durability=maybe", "redis://h?durability=",
+        "redis://h?prefix=a&prefix=b", "redis://h?prefix=a&", "redis://h?&"}) {
     auto a = ParseUrl(bad);
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(a.status().message(), HasSubstr(bad));
