@@ -3,11 +3,11 @@
 // Subscribe writes events already encoded (grpc::ByteBuffer): one event is
 // encoded once and the same bytes go to every stream that sends it, with no
 // per-stream serialization. Its request arrives as bytes too; EventsApi
-// parses it once and hands the typed request to SubscribeParsed, which is
-// what implementations (EventsService) and decorators (auth's
-// AuthorizedEvents, which scopes the request before passing it on)
-// override. On the wire and in reflection nothing changes: clients see
-// `rpc Subscribe(SubscribeRequest) returns (stream Event)`.
+// parses it once, checks the sizes of its lists, and hands the typed request
+// to SubscribeParsed, which is what implementations (EventsService) and
+// decorators (auth's AuthorizedEvents, which scopes the request before
+// passing it on) override. On the wire and in reflection nothing changes:
+// clients see `rpc Subscribe(SubscribeRequest) returns (stream Event)`.
 //
 //   class MyEvents : public EventsApi {
 //     SubscribeWriter* SubscribeParsed(grpc::CallbackServerContext* context,
@@ -18,9 +18,12 @@
 #ifndef WAGATE_SERVICE_EVENTS_EVENTS_API_H_
 #define WAGATE_SERVICE_EVENTS_EVENTS_API_H_
 
+#include <set>
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/grpcpp.h"
 #include "wagate/v1/events.grpc.pb.h"
 
@@ -33,6 +36,10 @@ class EventsApi : public wagate::v1::Events::WithRawCallbackMethod_Subscribe<
   // Writes encoded wagate.v1.Event messages.
   using SubscribeWriter = grpc::ServerWriteReactor<grpc::ByteBuffer>;
 
+  // Distinct entries at most in SubscribeRequest.phone_number_ids, and in
+  // kinds; more is INVALID_ARGUMENT naming the field. Duplicates count once.
+  static constexpr size_t kMaxFilterEntries = 256;
+
   // A stream that only finishes with `status` (refusals, bad requests).
   class RejectedSubscribe final : public SubscribeWriter {
    public:
@@ -42,7 +49,34 @@ class EventsApi : public wagate::v1::Events::WithRawCallbackMethod_Subscribe<
     void OnDone() override { delete this; }
   };
 
-  // Subscribe with its request parsed.
+  // OK, or INVALID_ARGUMENT naming the list with more than
+  // kMaxFilterEntries distinct entries.
+  static grpc::Status CheckFilterSizes(
+      const wagate::v1::SubscribeRequest& request) {
+    auto too_many = [](const char* field) {
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrCat(field, ": more than ", kMaxFilterEntries,
+                       " distinct entries; subscribe with fewer (or none: "
+                       "all the caller may see) and filter on the client"));
+    };
+    // Counted distinct, stopping as soon as the limit is passed.
+    std::set<absl::string_view> numbers;
+    for (const std::string& number : request.phone_number_ids()) {
+      numbers.insert(number);
+      if (numbers.size() > kMaxFilterEntries) {
+        return too_many("phone_number_ids");
+      }
+    }
+    std::set<int> kinds;
+    for (int kind : request.kinds()) {
+      kinds.insert(kind);
+      if (kinds.size() > kMaxFilterEntries) return too_many("kinds");
+    }
+    return grpc::Status::OK;
+  }
+
+  // Subscribe with its request parsed and checked.
   virtual SubscribeWriter* SubscribeParsed(
       grpc::CallbackServerContext* context,
       const wagate::v1::SubscribeRequest& request) = 0;
@@ -57,6 +91,11 @@ class EventsApi : public wagate::v1::Events::WithRawCallbackMethod_Subscribe<
           grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                        "request: not a wagate.v1.SubscribeRequest"));
     }
+    // The client's lists, before a decorator fills in the numbers of a
+    // client's scope (which may be more: the config's business, not the
+    // client's).
+    grpc::Status sizes = CheckFilterSizes(parsed);
+    if (!sizes.ok()) return new RejectedSubscribe(std::move(sizes));
     return SubscribeParsed(context, parsed);
   }
 };

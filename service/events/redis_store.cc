@@ -181,16 +181,35 @@ end
 return {pruned, #ids, #keys, more, bytes}
 )lua";
 
-// KEYS: stream, deadlines. ARGV: now, group, consumer, max, ack_timeout_us,
-// n_phones, phones..., n_kinds, kinds... Claims expired pending events
-// (redelivery), then new ones (XREADGROUP), up to max matching the filter;
-// new events the filter skips are acknowledged at once (the group moves
-// past them). Returns {{id, fields, delivery_count}...}.
+// KEYS: stream, filters. ARGV: now (unused), group, start id, filter key.
+// Creates the group at the start id unless it exists. Returns 0, or 1 if the
+// group has another filter (then nothing changed).
+constexpr absl::string_view kEnsureGroupLua = R"lua(
+local f = redis.call('HGET', KEYS[2], ARGV[2])
+if f and f ~= ARGV[4] then return 1 end
+local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[2], ARGV[3],
+                      'MKSTREAM')
+if type(r) == 'table' and r.err and not string.find(r.err, 'BUSYGROUP') then
+  return r
+end
+if not f then redis.call('HSET', KEYS[2], ARGV[2], ARGV[4]) end
+return 0
+)lua";
+
+// KEYS: stream, deadlines, filters. ARGV: now, group, consumer, max,
+// ack_timeout_us, filter key, scan limit, n_phones, phones..., n_kinds,
+// kinds... Claims expired pending events (redelivery), then new ones
+// (XREADGROUP), up to max matching the filter; new events the filter skips
+// are acknowledged at once (the group moves past them), examining at most
+// `scan limit` new entries. Returns {0, more, {id, fields, delivery_count}...}
+// (more = 1: stopped at the scan limit, claim again), or {1, 0} if the group
+// has another filter (then nothing changed).
 constexpr absl::string_view kClaimLua = R"lua(
 local now = now_us()
 local group, consumer, max = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local deadline = fmt(now + tonumber(ARGV[5]))
-local pos = 6
+local scan_limit = tonumber(ARGV[7])
+local pos = 8
 local phones, kinds = nil, nil
 local n = tonumber(ARGV[pos]) pos = pos + 1
 if n > 0 then
@@ -209,8 +228,12 @@ local function matches(f)
   end
   return (not phones or phones[p]) and (not kinds or kinds[k])
 end
+local f = redis.call('HGET', KEYS[3], group)
+if f and f ~= ARGV[6] then return {1, 0} end
 redis.pcall('XGROUP', 'CREATE', KEYS[1], group, '0', 'MKSTREAM')
-local out = {}
+if not f then redis.call('HSET', KEYS[3], group, ARGV[6]) end
+local out = {0, 0}
+local claimed = 0
 -- Expired claims, redelivered in log order (the set orders them by
 -- deadline, and equal deadlines as strings: "...-10" before "...-7").
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now),
@@ -222,7 +245,7 @@ table.sort(expired, function(x, y)
   return xs < ys
 end)
 for _, id in ipairs(expired) do
-  if #out >= max then break end
+  if claimed >= max then break end
   local e = redis.call('XRANGE', KEYS[1], id, id)
   if #e == 0 then
     -- Pruned by retention: nothing left to deliver.
@@ -234,24 +257,36 @@ for _, id in ipairs(expired) do
       local p = redis.call('XPENDING', KEYS[1], group, id, id, 1)
       redis.call('ZADD', KEYS[2], deadline, id)
       out[#out + 1] = {id, e[1][2], p[1][4]}
+      claimed = claimed + 1
     else
       redis.call('ZREM', KEYS[2], id)
     end
   end
 end
 local examined = 0
-while #out < max and examined < 10 * max + 1000 do
+while claimed < max do
+  if examined >= scan_limit then
+    out[2] = 1
+    break
+  end
+  -- Never more than still wanted: what XREADGROUP returns is delivered.
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT',
-                       max - #out, 'STREAMS', KEYS[1], '>')
+                       math.min(max - claimed, scan_limit - examined, 1000),
+                       'STREAMS', KEYS[1], '>')
   if not r or #r[1][2] == 0 then break end
+  local skipped = {}
   for _, e in ipairs(r[1][2]) do
     examined = examined + 1
     if matches(e[2]) then
       redis.call('ZADD', KEYS[2], deadline, e[1])
       out[#out + 1] = {e[1], e[2], 1}
+      claimed = claimed + 1
     else
-      redis.call('XACK', KEYS[1], group, e[1])
+      skipped[#skipped + 1] = e[1]
     end
+  end
+  if #skipped > 0 then
+    redis.call('XACK', KEYS[1], group, unpack(skipped))
   end
 end
 return out
@@ -399,6 +434,7 @@ class RedisStore : public Store {
     idem_prefix_ = tag + ":idem:";
     idem_expiry_key_ = tag + ":idemx";
     deadline_prefix_ = tag + ":dl:";
+    group_filters_key_ = tag + ":groupfilters";
     client_options_.command_timeout = options_.lock_timeout;
     redis::CredentialsFromEnvironment(&client_options_);
   }
@@ -479,28 +515,58 @@ class RedisStore : public Store {
 
   absl::StatusOr<std::vector<EventRecord>> ReadAfter(
       absl::string_view cursor, size_t max, const Filter& filter) override {
-    ASSIGN_OR_RETURN(RedisStreamId after, ParseRedisCursor(cursor));
+    RETURN_IF_ERROR(ParseRedisCursor(cursor).status());
     std::vector<EventRecord> out;
+    std::string from(cursor);
+    while (out.size() < max) {
+      ASSIGN_OR_RETURN(LogPage page, ReadPage(from, max - out.size(), filter));
+      for (auto& e : page.events) out.push_back(std::move(e));
+      if (!page.more || page.scanned_through.empty()) break;
+      from = std::move(page.scanned_through);
+    }
+    return out;
+  }
+
+  // The filter applies here, not in Redis (which would spend its single
+  // thread on it), so a sparse filter reads many entries it drops: at most
+  // max_scanned_per_call of them per call.
+  absl::StatusOr<LogPage> ReadPage(absl::string_view cursor, size_t max,
+                                   const Filter& filter) override {
+    ASSIGN_OR_RETURN(RedisStreamId after, ParseRedisCursor(cursor));
+    LogPage out;
     if (max == 0) return out;
     const bool filtered =
         !filter.phone_number_ids.empty() || !filter.kinds.empty();
+    const size_t scan_limit =
+        std::max<size_t>(1, options_.max_scanned_per_call);
     std::string start =
         cursor.empty() ? std::string("-") : "(" + after.ToString();
+    size_t scanned = 0;
     ClientLease client = Acquire();
-    while (out.size() < max) {
+    while (true) {
       const size_t want =
-          filtered ? kPage : std::min<size_t>(kPage, max - out.size());
+          filtered ? std::min<size_t>(kPage, scan_limit - scanned)
+                   : std::min<size_t>(kPage, max - out.events.size());
       ASSIGN_OR_RETURN(redis::Reply page,
                        client->Command({"XRANGE", stream_key_, start, "+",
                                         "COUNT", absl::StrCat(want)}));
       ASSIGN_OR_RETURN(std::vector<EventRecord> events, ParseEntries(page));
       for (auto& e : events) {
-        if (out.size() < max && filter.Matches(e)) out.push_back(std::move(e));
+        ++scanned;
+        out.scanned_through = e.cursor;
+        if (filter.Matches(e)) out.events.push_back(std::move(e));
+        if (out.events.size() >= max) {
+          out.more = true;  // perhaps: the next read will tell
+          return out;
+        }
       }
-      if (events.size() < want) break;
+      if (events.size() < want) return out;  // the end of the stream
+      if (filtered && scanned >= scan_limit) {
+        out.more = true;
+        return out;
+      }
       start = "(" + page.elements.back().elements[0].str;
     }
-    return out;
   }
 
   absl::StatusOr<std::string> LatestCursor() override {
@@ -565,53 +631,65 @@ class RedisStore : public Store {
   // ---- Consumer groups ----
 
   absl::Status EnsureGroup(absl::string_view group,
-                           absl::string_view start_after_cursor) override {
+                           absl::string_view start_after_cursor,
+                           const Filter& filter) override {
     if (group.empty()) return absl::InvalidArgumentError("group is empty");
     ASSIGN_OR_RETURN(RedisStreamId start, ParseRedisCursor(start_after_cursor));
     RETURN_IF_ERROR(CheckThread());
     ClientLease client = Acquire();
-    absl::StatusOr<redis::Reply> r =
-        client->Command({"XGROUP", "CREATE", stream_key_, std::string(group),
-                         start.ToString(), "MKSTREAM"});
-    if (!r.ok() && absl::StrContains(r.status().message(), "BUSYGROUP")) {
-      return absl::OkStatus();  // exists: left where it is
-    }
-    return r.status();
+    ASSIGN_OR_RETURN(
+        redis::Reply r,
+        client->Eval(ScriptFor(kEnsureGroupLua),
+                     {stream_key_, group_filters_key_},
+                     {"", std::string(group), start.ToString(), filter.Key()}));
+    if (r.integer != 0) return GroupFilterDiffersError(group);
+    return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<ClaimedEvent>> ClaimNext(
-      absl::string_view group, absl::string_view consumer, size_t max,
-      const Filter& filter, absl::Duration ack_timeout) override {
+  absl::StatusOr<ClaimBatch> ClaimNext(absl::string_view group,
+                                       absl::string_view consumer, size_t max,
+                                       const Filter& filter,
+                                       absl::Duration ack_timeout) override {
     if (group.empty()) return absl::InvalidArgumentError("group is empty");
-    std::vector<ClaimedEvent> claimed;
-    if (max == 0) return claimed;
+    ClaimBatch batch;
+    if (max == 0) return batch;
     RETURN_IF_ERROR(CheckThread());
     std::vector<std::string> args = {
-        Now(), std::string(group),
+        Now(),
+        std::string(group),
         consumer.empty() ? std::string("-") : std::string(consumer),
         absl::StrCat(max),
         absl::StrCat(
-            std::max<int64_t>(0, absl::ToInt64Microseconds(ack_timeout)))};
+            std::max<int64_t>(0, absl::ToInt64Microseconds(ack_timeout))),
+        filter.Key(),
+        absl::StrCat(std::max<size_t>(1, options_.max_scanned_per_call))};
     args.push_back(absl::StrCat(filter.phone_number_ids.size()));
     args.insert(args.end(), filter.phone_number_ids.begin(),
                 filter.phone_number_ids.end());
     args.push_back(absl::StrCat(filter.kinds.size()));
     args.insert(args.end(), filter.kinds.begin(), filter.kinds.end());
     ClientLease client = Acquire();
-    ASSIGN_OR_RETURN(redis::Reply reply,
-                     client->Eval(ScriptFor(kClaimLua),
-                                  {stream_key_, DeadlineKey(group)}, args));
-    if (!reply.is_array()) return Malformed("claim");
-    for (const redis::Reply& item : reply.elements) {
+    ASSIGN_OR_RETURN(
+        redis::Reply reply,
+        client->Eval(ScriptFor(kClaimLua),
+                     {stream_key_, DeadlineKey(group), group_filters_key_},
+                     args));
+    if (!reply.is_array() || reply.elements.size() < 2) {
+      return Malformed("claim");
+    }
+    if (reply.elements[0].integer != 0) return GroupFilterDiffersError(group);
+    batch.more = reply.elements[1].integer != 0;
+    for (size_t i = 2; i < reply.elements.size(); ++i) {
+      const redis::Reply& item = reply.elements[i];
       if (!item.is_array() || item.elements.size() != 3) {
         return Malformed("claimed event");
       }
       ClaimedEvent c;
       ASSIGN_OR_RETURN(c.event, ParseEntry(item.elements[0], item.elements[1]));
       c.delivery_count = static_cast<int>(item.elements[2].integer);
-      claimed.push_back(std::move(c));
+      batch.events.push_back(std::move(c));
     }
-    return claimed;
+    return batch;
   }
 
   absl::StatusOr<size_t> Ack(absl::string_view group,
@@ -1058,7 +1136,7 @@ class RedisStore : public Store {
   // deleted by retention.
   absl::Duration consumer_idle_limit_ = absl::Hours(24);
   std::string stream_key_, seen_key_, last_key_, bytes_key_, pruned_key_,
-      idem_prefix_, idem_expiry_key_, deadline_prefix_;
+      idem_prefix_, idem_expiry_key_, deadline_prefix_, group_filters_key_;
   // Decided once in Init, before the writer thread starts.
   RedisDurability durability_ = RedisDurability::kFsyncAlways;
 

@@ -14,6 +14,7 @@
 //      {wagate}:bytes         payload bytes in the stream (the size budget)
 //      {wagate}:pruned        id of the newest entry retention removed
 //      {wagate}:dl:GROUP      a group's pending ids → ack deadline micros
+//      {wagate}:groupfilters  group → its filter (Filter::Key)
 //      {wagate}:idem:KEY      an idempotency key (hash: state, result, ttl,
 //                             expiry), and {wagate}:idemx its expiry index
 //  - Append is one Lua script per group of queued batches, run by a writer
@@ -32,7 +33,12 @@
 //  - Consumer groups are Redis consumer groups (XGROUP, XREADGROUP, XCLAIM,
 //    XACK; the pending list holds owner and delivery count), plus a sorted
 //    set of ack deadlines so each claim's own ack timeout and the store's
-//    clock decide redelivery. A group spans replicas.
+//    clock decide redelivery, and the group's filter in a hash checked by
+//    the same scripts. A group spans replicas.
+//  - Filters apply as entries are read (ReadPage in this process, claims in
+//    their script), at most StoreOptions::max_scanned_per_call entries per
+//    call, so a sparse filter over a long stream costs many short calls,
+//    not one that holds a thread or Redis.
 //  - Time: with no StoreOptions::clock, the scripts use Redis's clock (TIME)
 //    for stored_at, retention, deadlines and idempotency expiry, so replicas
 //    with skewed clocks agree. Tests inject a clock; it is passed in.

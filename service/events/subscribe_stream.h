@@ -25,6 +25,11 @@
 // stream drops the number-less events of other WABAs (a group stream claims
 // and acknowledges them, so they count as skipped).
 //
+// Log reads are bounded (Store::ReadPage): a sparse filter over a long log
+// reads page after page, each a short executor task, instead of one task
+// scanning the whole log; a group claim that stopped at its scan bound
+// claims again at once.
+//
 // Retention: a plain stream whose log position is older than the store's
 // retention watermark (Store::PrunedThrough) has lost events; it ends with
 // OUT_OF_RANGE naming the oldest cursor still available instead of skipping

@@ -110,13 +110,15 @@ class FailingStore : public events::Store {
     return events::RetentionResult{};
   }
   events::StoreStats Stats() const override { return {}; }
-  absl::Status EnsureGroup(absl::string_view, absl::string_view) override {
+  absl::Status EnsureGroup(absl::string_view, absl::string_view,
+                           const events::Filter&) override {
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<events::ClaimedEvent>> ClaimNext(
-      absl::string_view, absl::string_view, size_t, const events::Filter&,
-      absl::Duration) override {
-    return std::vector<events::ClaimedEvent>{};
+  absl::StatusOr<events::ClaimBatch> ClaimNext(absl::string_view,
+                                               absl::string_view, size_t,
+                                               const events::Filter&,
+                                               absl::Duration) override {
+    return events::ClaimBatch{};
   }
   absl::StatusOr<size_t> Ack(absl::string_view,
                              const std::vector<std::string>&) override {
