@@ -9,15 +9,20 @@
 // passing it on) override. On the wire and in reflection nothing changes:
 // clients see `rpc Subscribe(SubscribeRequest) returns (stream Event)`.
 //
+// Alongside the request goes a SubscribeScope: what the caller may see
+// beyond the request's own filters. Only decorators set it (the wire cannot):
+// a call from the wire starts unrestricted.
+//
 //   class MyEvents : public EventsApi {
 //     SubscribeWriter* SubscribeParsed(grpc::CallbackServerContext* context,
-//                                      const v1::SubscribeRequest& request)
-//         override;
+//                                      const v1::SubscribeRequest& request,
+//                                      const SubscribeScope& scope) override;
 //     grpc::ServerUnaryReactor* Ack(...) override;
 //   };
 #ifndef WAGATE_SERVICE_EVENTS_EVENTS_API_H_
 #define WAGATE_SERVICE_EVENTS_EVENTS_API_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <utility>
@@ -28,6 +33,14 @@
 #include "wagate/v1/events.grpc.pb.h"
 
 namespace wagate::events {
+
+// The caller's scope for one Subscribe call, set by decorators.
+struct SubscribeScope {
+  // Number-less events (template, quality, account updates: a waba_id and
+  // no phone_number_id) are delivered only if this accepts their WABA; null
+  // = any WABA. A decorator narrowing the scope wraps the predicate it got.
+  std::function<bool(absl::string_view waba_id)> may_see_waba;
+};
 
 class EventsApi : public wagate::v1::Events::WithRawCallbackMethod_Subscribe<
                       wagate::v1::Events::WithCallbackMethod_Ack<
@@ -79,7 +92,8 @@ class EventsApi : public wagate::v1::Events::WithRawCallbackMethod_Subscribe<
   // Subscribe with its request parsed and checked.
   virtual SubscribeWriter* SubscribeParsed(
       grpc::CallbackServerContext* context,
-      const wagate::v1::SubscribeRequest& request) = 0;
+      const wagate::v1::SubscribeRequest& request,
+      const SubscribeScope& scope) = 0;
 
   SubscribeWriter* Subscribe(grpc::CallbackServerContext* context,
                              const grpc::ByteBuffer* request) final {
@@ -96,7 +110,7 @@ class EventsApi : public wagate::v1::Events::WithRawCallbackMethod_Subscribe<
     // client's).
     grpc::Status sizes = CheckFilterSizes(parsed);
     if (!sizes.ok()) return new RejectedSubscribe(std::move(sizes));
-    return SubscribeParsed(context, parsed);
+    return SubscribeParsed(context, parsed, SubscribeScope());
   }
 };
 

@@ -94,7 +94,7 @@ EventsServiceStats EventsService::stats() const {
 
 EventsApi::SubscribeWriter* EventsService::SubscribeParsed(
     grpc::CallbackServerContext* context,
-    const wagate::v1::SubscribeRequest& request) {
+    const wagate::v1::SubscribeRequest& request, const SubscribeScope& scope) {
   auto* reactor = new SubscribeReactor(&hub_);
 
   StreamParams params;
@@ -135,6 +135,7 @@ EventsApi::SubscribeWriter* EventsService::SubscribeParsed(
   }
   // Sorted and deduplicated: the same selection, the same group filter.
   params.filter = filter.Normalized();
+  params.may_see_waba = scope.may_see_waba;
   params.ack_timeout = options_.default_ack_timeout;
   if (request.has_ack_timeout()) {
     params.ack_timeout = absl::Seconds(request.ack_timeout().seconds()) +

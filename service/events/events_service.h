@@ -21,7 +21,9 @@
 //
 // phone_number_ids also select the management events (no phone_number_id:
 // template, quality, account updates) of the WABAs those numbers belong to
-// (EventsServiceOptions::phone_number_wabas, plus what events teach).
+// (EventsServiceOptions::phone_number_wabas, plus what events teach), within
+// the caller's SubscribeScope (events_api.h): auth lets a client see only
+// the number-less events of WABAs it may use.
 //
 // Streams end with UNAVAILABLE when the service shuts down (reconnect with
 // the last cursor seen), CANCELLED when the client cancels, and OUT_OF_RANGE
@@ -115,9 +117,9 @@ class EventsService final : public EventsApi {
 
   EventsServiceStats stats() const;
 
-  SubscribeWriter* SubscribeParsed(
-      grpc::CallbackServerContext* context,
-      const wagate::v1::SubscribeRequest& request) override;
+  SubscribeWriter* SubscribeParsed(grpc::CallbackServerContext* context,
+                                   const wagate::v1::SubscribeRequest& request,
+                                   const SubscribeScope& scope) override;
 
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
                                 const wagate::v1::AckRequest* request,

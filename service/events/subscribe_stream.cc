@@ -103,6 +103,7 @@ SubscribeStream::SubscribeStream(
 
 bool SubscribeStream::Matches(const EventRecord& record,
                               const std::vector<std::string>& wabas) const {
+  if (!MaySee(record)) return false;
   const Filter& filter = params_.filter;
   if (filter.Matches(record)) return true;
   // The WABA rule: a number-less event of a WABA one of the numbers is in.
@@ -117,7 +118,13 @@ std::vector<std::string> SubscribeStream::CurrentWabas() const {
   return wabas_->WabasOf(params_.filter.phone_number_ids);
 }
 
+bool SubscribeStream::MaySee(const EventRecord& record) const {
+  return !record.phone_number_id.empty() || !params_.may_see_waba ||
+         params_.may_see_waba(record.waba_id);
+}
+
 bool SubscribeStream::MatchesLocked(const EventRecord& record) {
+  if (!MaySee(record)) return false;
   if (params_.filter.Matches(record)) return true;
   if (!record.phone_number_id.empty() ||
       params_.filter.phone_number_ids.empty() || wabas_ == nullptr) {
