@@ -71,10 +71,9 @@ class AuthorizedEventsTest : public ::testing::Test {
     ASSERT_TRUE(keys.ok()) << keys.status();
 
     dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat("authorized_events_test_", getpid(), "_",
-                        ::testing::UnitTest::GetInstance()
-                            ->current_test_info()
-                            ->name());
+           absl::StrCat(
+               "authorized_events_test_", getpid(), "_",
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     auto store = events::OpenSqliteStore((dir_ / "events.db").string(), {});
     ASSERT_TRUE(store.ok()) << store.status();
@@ -92,9 +91,8 @@ class AuthorizedEventsTest : public ::testing::Test {
     builder.RegisterService(authorized_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::Events::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                            grpc::InsecureChannelCredentials()));
+    stub_ = v1::Events::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {

@@ -196,10 +196,10 @@ events::EventsApi::SubscribeWriter* AuthorizedEvents::SubscribeParsed(
     // Number-less events (template, quality, account updates) only of the
     // WABAs the client may use, as Templates and Accounts would allow: a
     // client scoped to phone numbers alone gets none.
-    narrowed.may_see_waba = [principal, outer = scope.may_see_waba](
-                                absl::string_view waba_id) {
-      return principal.CanUseWaba(waba_id) && (!outer || outer(waba_id));
-    };
+    narrowed.may_see_waba =
+        [principal, outer = scope.may_see_waba](absl::string_view waba_id) {
+          return principal.CanUseWaba(waba_id) && (!outer || outer(waba_id));
+        };
     if (scoped.phone_number_ids().empty()) {
       for (std::string& number : principal.PhoneNumbers()) {
         scoped.add_phone_number_ids(std::move(number));

@@ -197,10 +197,10 @@ class EventsServiceTest : public ::testing::Test {
   }
 
   void Open() {
-    auto store = redis_ != nullptr
-                     ? OpenStore(redis_->Url(), store_options_)
-                     : OpenSqliteStore((dir_ / "events.db").string(),
-                                       store_options_);
+    auto store =
+        redis_ != nullptr
+            ? OpenStore(redis_->Url(), store_options_)
+            : OpenSqliteStore((dir_ / "events.db").string(), store_options_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
     service_ = std::make_unique<EventsService>(store_.get(), options_);

@@ -900,9 +900,9 @@ class RedisStore : public Store {
     const uint64_t connection = writer_client_->connections();
     const int64_t timeout_ms =
         std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.lock_timeout));
-    absl::StatusOr<redis::Reply> r = writer_client_->Command(
-        {"WAITAOF", "1", "0", absl::StrCat(timeout_ms)},
-        options_.lock_timeout + absl::Seconds(1));
+    absl::StatusOr<redis::Reply> r =
+        writer_client_->Command({"WAITAOF", "1", "0", absl::StrCat(timeout_ms)},
+                                options_.lock_timeout + absl::Seconds(1));
     if (!r.ok()) return r.status();
     if (writer_client_->connections() != connection || !r->is_array() ||
         r->elements.empty() || r->elements[0].integer < 1) {
@@ -1230,7 +1230,8 @@ absl::StatusOr<RedisDurability> DecideRedisDurability(
   if (has_waitaof) return RedisDurability::kWaitAof;
   if (appendfsync == "always") return RedisDurability::kFsyncAlways;
   return absl::FailedPreconditionError(absl::StrCat(
-      redis, " has appendfsync ", appendfsync.empty() ? "(unknown)" : appendfsync,
+      redis, " has appendfsync ",
+      appendfsync.empty() ? "(unknown)" : appendfsync,
       ": a crash or power loss loses the writes not yet fsynced, webhooks "
       "already answered 200; set appendfsync always, or use Redis 7.2+ "
       "(wagate then waits for the fsync with WAITAOF)"));

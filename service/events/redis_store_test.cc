@@ -241,11 +241,10 @@ TEST_F(RedisStoreTest, AGroupSpansInstances) {
   EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), 100u);
   ASSERT_THAT(unacked, SizeIs(7));
   // After the ack timeout (Redis's clock: no clock injected) B gets them.
-  EXPECT_THAT(
-      b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30))
-          .value()
-          .events,
-      IsEmpty());
+  EXPECT_THAT(b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30))
+                  .value()
+                  .events,
+              IsEmpty());
   absl::SleepFor(absl::Milliseconds(400));
   auto again = b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30));
   ASSERT_TRUE(again.ok()) << again.status();
@@ -422,9 +421,10 @@ TEST(RedisDurabilityTest, DecidesFromVersionAndPersistenceSettings) {
            Refused{"7.0.15", "", "", "CONFIG"},
            Refused{"garbage", "yes", "everysec", "appendfsync everysec"},
        }) {
-    SCOPED_TRACE(absl::StrCat(r.version, " ", r.appendonly, " ", r.appendfsync));
-    auto decided = DecideRedisDurability(r.version, r.appendonly,
-                                         r.appendfsync);
+    SCOPED_TRACE(
+        absl::StrCat(r.version, " ", r.appendonly, " ", r.appendfsync));
+    auto decided =
+        DecideRedisDurability(r.version, r.appendonly, r.appendfsync);
     ASSERT_EQ(decided.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_THAT(decided.status().message(), ::testing::HasSubstr(r.says));
   }
@@ -458,8 +458,8 @@ TEST(RedisDurabilityTest, OpenChecksTheRealServersPersistence) {
     EXPECT_THAT(refused.status().message(),
                 ::testing::HasSubstr("durability=relaxed"));
     // The explicit opt-out opens (with a loud warning in the log).
-    auto relaxed = OpenRedisStore(server.Url() + "/0?durability=relaxed",
-                                  StoreOptions());
+    auto relaxed =
+        OpenRedisStore(server.Url() + "/0?durability=relaxed", StoreOptions());
     ASSERT_TRUE(relaxed.ok()) << relaxed.status();
     EXPECT_TRUE(AppendSync(**relaxed, {MakeEvent("a")}).ok());
   }

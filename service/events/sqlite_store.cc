@@ -167,8 +167,8 @@ int BindFilter(sqlite3_stmt* stmt, int index, const Filter& filter) {
     if (values->empty()) continue;
     // SQLITE_TRANSIENT: SQLite copies the temporary array.
     const std::string json = JsonArray(*values);
-    sqlite3_bind_text(stmt, index++, json.data(),
-                      static_cast<int>(json.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, index++, json.data(), static_cast<int>(json.size()),
+                      SQLITE_TRANSIENT);
   }
   return index;
 }
@@ -943,8 +943,7 @@ class SqliteStore : public Store {
 
   absl::Status Claim(absl::string_view group, absl::string_view consumer,
                      size_t max, const Filter& filter,
-                     const std::string& filter_key,
-                     absl::Duration ack_timeout,
+                     const std::string& filter_key, absl::Duration ack_timeout,
                      std::vector<ClaimedEvent>* claimed) {
     const int64_t now = ToMicros(options_.clock());
     const int64_t deadline = now + ToMicros(ack_timeout);

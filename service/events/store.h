@@ -192,8 +192,8 @@ class Store {
   // number of events (StoreOptions::max_scanned_per_call), returning what
   // matched so far and where to continue. The default (for backends whose
   // filtered reads are cheap) is one ReadAfter.
-  virtual absl::StatusOr<LogPage> ReadPage(absl::string_view cursor,
-                                           size_t max, const Filter& filter);
+  virtual absl::StatusOr<LogPage> ReadPage(absl::string_view cursor, size_t max,
+                                           const Filter& filter);
 
   // The cursor of the newest stored event, "" if the log has always been
   // empty. ReadAfter(LatestCursor()) returns only events appended later.

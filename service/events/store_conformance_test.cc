@@ -594,8 +594,8 @@ TEST_P(StoreConformanceTest, SparseFilterPagesDeliverEverythingOnce) {
   std::vector<std::string> want;
   for (int i = 0; i < 1000; ++i) {
     const bool match = i % 300 == 299;
-    events.push_back(MakeEvent(absl::StrCat("e", i), "message",
-                               match ? "222" : "111"));
+    events.push_back(
+        MakeEvent(absl::StrCat("e", i), "message", match ? "222" : "111"));
     if (match) want.push_back(absl::StrCat("e", i));
   }
   ASSERT_TRUE(AppendSync(store, std::move(events)).ok());

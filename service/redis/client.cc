@@ -107,9 +107,9 @@ void CredentialsFromEnvironment(ClientOptions* options) {
 
 absl::StatusOr<Address> ParseUrl(absl::string_view url) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redis URL \"", url, "\": ", why,
-                     " (want redis://HOST[:PORT][/DB][?prefix=NAME][&durability=relaxed])"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "redis URL \"", url, "\": ", why,
+        " (want redis://HOST[:PORT][/DB][?prefix=NAME][&durability=relaxed])"));
   };
   constexpr absl::string_view kScheme = "redis://";
   if (!absl::StartsWith(url, kScheme)) return bad("not redis://");

@@ -51,13 +51,26 @@ TEST(ParseUrlTest, DurabilityOptionAloneOrWithPrefix) {
 }
 
 TEST(ParseUrlTest, RejectsGarbageNamingTheUrl) {
-  for (const char* bad :
-       {"http://x:1", "redis://", "redis://:6379", "redis://h:", "redis://h:0",
-        "redis://h:70000", "redis://h:-1", "redis://h:12ab", "redis://h/x",
-        "redis://h/-1", "redis://user:pw@h:1", "redis://[::1:1",
-        "redis://h?prefix=", "redis://h?prefix=a{b}", "redis://h?db=1",
-        "redis://h?durability=maybe", "redis://h?durability=",
-        "redis://h?prefix=a&prefix=b", "redis://h?prefix=a&", "redis://h?&"}) {
+  for (const char* bad : {"http://x:1",
+                          "redis://",
+                          "redis://:6379",
+                          "redis://h:",
+                          "redis://h:0",
+                          "redis://h:70000",
+                          "redis://h:-1",
+                          "redis://h:12ab",
+                          "redis://h/x",
+                          "redis://h/-1",
+                          "redis://user:pw@h:1",
+                          "redis://[::1:1",
+                          "redis://h?prefix=",
+                          "redis://h?prefix=a{b}",
+                          "redis://h?db=1",
+                          "redis://h?durability=maybe",
+                          "redis://h?durability=",
+                          "redis://h?prefix=a&prefix=b",
+                          "redis://h?prefix=a&",
+                          "redis://h?&"}) {
     auto a = ParseUrl(bad);
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(a.status().message(), HasSubstr(bad));

@@ -839,8 +839,8 @@ class ChangeParser {
               : st->recipient_participant_user_id();
       e->set_id(participant.empty()
                     ? absl::StrCat(st->message_id(), ":", st->status_raw())
-                    : absl::StrCat(st->message_id(), ":", st->status_raw(),
-                                   ":", participant));
+                    : absl::StrCat(st->message_id(), ":", st->status_raw(), ":",
+                                   participant));
     }
     SetString(s, "recipient_participant_parent_user_id",
               st->mutable_recipient_participant_parent_user_id());

@@ -253,7 +253,7 @@ TEST_F(RedisPacingTest, SendRateWithSqliteAndWithRedisPacing) {
     for (auto& t : threads) t.join();
     std::printf("send rate, store %s%s: %.0f sends/s (%d ok, %d failed)\n",
                 store.substr(0, 6).c_str(),
-                store == everysec_url ? " (fsync everysec)"
+                store == everysec_url   ? " (fsync everysec)"
                 : store == redis_.Url() ? " (fsync always)"
                                         : "",
                 ok.load() / 3.0, ok.load(), failed.load());
