@@ -3,6 +3,8 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -86,6 +88,32 @@ bool ValidPrefix(absl::string_view prefix) {
 }
 
 }  // namespace
+
+ScopedSigpipeBlock::ScopedSigpipeBlock() {
+  sigset_t pipe, old, pending;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  if (sigpending(&pending) == 0) {
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  }
+  unblock_ = pthread_sigmask(SIG_BLOCK, &pipe, &old) == 0 &&
+             sigismember(&old, SIGPIPE) == 0;
+}
+
+ScopedSigpipeBlock::~ScopedSigpipeBlock() {
+  const int saved_errno = errno;
+  sigset_t pipe, pending;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  if (!was_pending_ && sigpending(&pending) == 0 &&
+      sigismember(&pending, SIGPIPE) == 1) {
+    const timespec now{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  if (unblock_) pthread_sigmask(SIG_UNBLOCK, &pipe, nullptr);
+  errno = saved_errno;
+}
 
 std::string Address::ToString() const {
   const bool v6 = host.find(':') != std::string::npos;
@@ -267,6 +295,7 @@ absl::Status Client::EnsureConnectedLocked() {
   // Runs a setup command on the new connection; false (and `error`) if it
   // failed.
   auto setup = [&](std::vector<std::string> args) {
+    ScopedSigpipeBlock no_sigpipe;
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& a : args) {
@@ -342,8 +371,12 @@ absl::StatusOr<Reply> Client::CommandLocked(
   }
   const bool custom_timeout = timeout != absl::ZeroDuration();
   if (custom_timeout) redisSetTimeout(context_, SocketTimeout(timeout));
-  auto* r = static_cast<redisReply*>(redisCommandArgv(
-      context_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  redisReply* r;
+  {
+    ScopedSigpipeBlock no_sigpipe;  // a dead peer is an error, not a kill
+    r = static_cast<redisReply*>(redisCommandArgv(
+        context_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  }
   if (r == nullptr) {
     // The connection is unusable after an I/O error or timeout: a late
     // answer would be read as the answer to the next command.

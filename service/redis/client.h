@@ -98,6 +98,23 @@ struct ClientOptions {
   absl::Duration max_backoff = absl::Seconds(1);
 };
 
+// Blocks SIGPIPE on this thread for its lifetime and discards one raised
+// meanwhile. hiredis writes with write(2): a connection the server reset,
+// or that Shutdown closed from another thread just before the write, would
+// raise SIGPIPE, whose default action kills the process. Every command runs
+// under one (exposed for tests).
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock();
+  ~ScopedSigpipeBlock();
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  bool was_pending_ = false;  // pending before: not ours to discard
+  bool unblock_ = false;      // blocked here, so unblocked at the end
+};
+
 // Fills `options`' empty username and password from WAGATE_REDIS_USERNAME
 // and WAGATE_REDIS_PASSWORD: secrets come only from the environment (the
 // URL is logged).

@@ -1,5 +1,11 @@
 #include "service/redis/client.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -75,6 +81,27 @@ TEST(ParseUrlTest, RejectsGarbageNamingTheUrl) {
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(a.status().message(), HasSubstr(bad));
   }
+}
+
+// A write to a closed socket under the guard fails with EPIPE instead of
+// killing the process (the default action of SIGPIPE), and leaves no
+// SIGPIPE pending or blocked behind.
+TEST(ScopedSigpipeBlockTest, WriteToAClosedSocketIsAnErrorNotAKill) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ::close(fds[1]);
+  {
+    ScopedSigpipeBlock guard;
+    errno = 0;
+    EXPECT_EQ(::write(fds[0], "x", 1), -1);
+    EXPECT_EQ(errno, EPIPE);
+  }
+  ::close(fds[0]);
+  sigset_t pending, mask;
+  ASSERT_EQ(sigpending(&pending), 0);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, nullptr, &mask), 0);
+  EXPECT_EQ(sigismember(&mask, SIGPIPE), 0);
 }
 
 TEST(ScriptTest, Sha1IsRedisScriptId) {
