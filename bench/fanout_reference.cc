@@ -125,7 +125,8 @@ class Service final : public events::EventsApi {
  public:
   explicit Service(Registry* registry) : registry_(registry) {}
   SubscribeWriter* SubscribeParsed(grpc::CallbackServerContext*,
-                                   const v1::SubscribeRequest&) override {
+                                   const v1::SubscribeRequest&,
+                                   const events::SubscribeScope&) override {
     return new Stream(registry_);
   }
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,

@@ -190,7 +190,8 @@ AuthorizedEvents::AuthorizedEvents(std::shared_ptr<const ApiKeys> keys,
     : keys_(std::move(keys)), inner_(std::move(inner)) {}
 
 events::EventsApi::SubscribeWriter* AuthorizedEvents::SubscribeParsed(
-    grpc::CallbackServerContext* context, const v1::SubscribeRequest& request) {
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest& request,
+    const events::SubscribeScope& scope) {
   Principal principal;
   absl::Status status =
       Authorize(*keys_, context, kEventsService, "Subscribe", &principal);
@@ -198,7 +199,15 @@ events::EventsApi::SubscribeWriter* AuthorizedEvents::SubscribeParsed(
     return new RejectedSubscribe(ToGrpcStatus(status));
   }
   v1::SubscribeRequest scoped = request;
+  events::SubscribeScope narrowed = scope;
   if (!principal.AllNumbers()) {
+    // Number-less events (template, quality, account updates) only of the
+    // WABAs the client may use, as Templates and Accounts would allow: a
+    // client scoped to phone numbers alone gets none.
+    narrowed.may_see_waba =
+        [principal, outer = scope.may_see_waba](absl::string_view waba_id) {
+          return principal.CanUseWaba(waba_id) && (!outer || outer(waba_id));
+        };
     if (scoped.phone_number_ids().empty()) {
       for (std::string& number : principal.PhoneNumbers()) {
         scoped.add_phone_number_ids(std::move(number));
@@ -221,7 +230,7 @@ events::EventsApi::SubscribeWriter* AuthorizedEvents::SubscribeParsed(
   if (!principal.anonymous() && !scoped.group().empty()) {
     scoped.set_group(absl::StrCat(principal.name(), "/", scoped.group()));
   }
-  return inner_->SubscribeParsed(context, scoped);
+  return inner_->SubscribeParsed(context, scoped, narrowed);
 }
 
 grpc::ServerUnaryReactor* AuthorizedEvents::Ack(

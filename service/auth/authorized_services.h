@@ -22,10 +22,12 @@
 //    PERMISSION_DENIED result, the others proceed.
 //  - Subscribe: requested phone_number_ids must all be in scope; an empty
 //    list becomes the client's numbers when it is restricted, so a
-//    restricted client receives the events of its numbers and the
-//    management events (template, account... updates) of the WABAs those
-//    numbers belong to, never another WABA's. A restricted client with no
-//    number in scope is refused.
+//    restricted client receives the events of its numbers. Management
+//    events without a phone number (template, quality, account updates)
+//    reach a restricted client only for the WABAs in its `waba_ids`
+//    (SubscribeScope), as the Templates and Accounts services would: a
+//    client scoped to phone numbers alone gets none. A restricted client
+//    with no number in scope is refused.
 //  - Consumer groups are per client: with authentication on, Subscribe and
 //    Ack use the group "<client name>/<group>", so one client can neither
 //    join nor acknowledge another client's group.
@@ -102,8 +104,8 @@ class AuthorizedEvents : public events::EventsApi {
   AuthorizedEvents(std::shared_ptr<const ApiKeys> keys,
                    std::unique_ptr<events::EventsApi> inner);
   SubscribeWriter* SubscribeParsed(
-      grpc::CallbackServerContext* context,
-      const v1::SubscribeRequest& request) override;
+      grpc::CallbackServerContext* context, const v1::SubscribeRequest& request,
+      const events::SubscribeScope& scope) override;
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
                                 const v1::AckRequest* request,
                                 v1::AckResponse* response) override;

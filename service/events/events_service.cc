@@ -94,7 +94,7 @@ EventsServiceStats EventsService::stats() const {
 
 EventsApi::SubscribeWriter* EventsService::SubscribeParsed(
     grpc::CallbackServerContext* context,
-    const wagate::v1::SubscribeRequest& request) {
+    const wagate::v1::SubscribeRequest& request, const SubscribeScope& scope) {
   auto* reactor = new SubscribeReactor(&hub_);
 
   StreamParams params;
@@ -122,16 +122,20 @@ EventsApi::SubscribeWriter* EventsService::SubscribeParsed(
   } else if (request.from_oldest()) {
     params.start = StreamParams::Start::kFromOldest;
   }
-  params.filter.phone_number_ids.assign(request.phone_number_ids().begin(),
-                                        request.phone_number_ids().end());
+  Filter filter;
+  filter.phone_number_ids.assign(request.phone_number_ids().begin(),
+                                 request.phone_number_ids().end());
   for (int kind : request.kinds()) {
     absl::StatusOr<std::string> name = KindName(kind);
     if (!name.ok()) {
       reactor->Finish(InvalidArgument(std::string(name.status().message())));
       return reactor;
     }
-    params.filter.kinds.push_back(*std::move(name));
+    filter.kinds.push_back(*std::move(name));
   }
+  // Sorted and deduplicated: the same selection, the same group filter.
+  params.filter = filter.Normalized();
+  params.may_see_waba = scope.may_see_waba;
   params.ack_timeout = options_.default_ack_timeout;
   if (request.has_ack_timeout()) {
     params.ack_timeout = absl::Seconds(request.ack_timeout().seconds()) +

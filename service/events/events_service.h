@@ -11,15 +11,19 @@
 //  - neither: live, only events stored after the call started.
 // With `group`, the stream claims from the group's stored position instead.
 // A group that does not exist yet is created at the position the request
-// names (after_cursor, from_oldest or live, as above); for an existing group
-// both are ignored. All members of a group should use the same filters:
-// events the claiming member's filter skips are never delivered to the
-// group. Unacknowledged group events are redelivered to a live member (any,
-// possibly the same) after the stream's ack_timeout.
+// names (after_cursor, from_oldest or live, as above) with the request's
+// filters (phone_number_ids and kinds, sorted and deduplicated); for an
+// existing group the position is ignored, and a member whose filters differ
+// from the group's ends with FAILED_PRECONDITION (events one member's
+// filter skips are skipped for the whole group). Unacknowledged group
+// events are redelivered to a live member (any, possibly the same) after
+// the stream's ack_timeout.
 //
 // phone_number_ids also select the management events (no phone_number_id:
 // template, quality, account updates) of the WABAs those numbers belong to
-// (EventsServiceOptions::phone_number_wabas, plus what events teach).
+// (EventsServiceOptions::phone_number_wabas, plus what events teach), within
+// the caller's SubscribeScope (events_api.h): auth lets a client see only
+// the number-less events of WABAs it may use.
 //
 // Streams end with UNAVAILABLE when the service shuts down (reconnect with
 // the last cursor seen), CANCELLED when the client cancels, and OUT_OF_RANGE
@@ -113,9 +117,9 @@ class EventsService final : public EventsApi {
 
   EventsServiceStats stats() const;
 
-  SubscribeWriter* SubscribeParsed(
-      grpc::CallbackServerContext* context,
-      const wagate::v1::SubscribeRequest& request) override;
+  SubscribeWriter* SubscribeParsed(grpc::CallbackServerContext* context,
+                                   const wagate::v1::SubscribeRequest& request,
+                                   const SubscribeScope& scope) override;
 
   grpc::ServerUnaryReactor* Ack(grpc::CallbackServerContext* context,
                                 const wagate::v1::AckRequest* request,

@@ -26,6 +26,7 @@
 #include "gtest/gtest.h"
 #include "service/events/sqlite_store.h"
 #include "service/events/subscribe_kinds.h"
+#include "service/redis/testing/redis_server.h"
 #include "wagate/v1/events.grpc.pb.h"
 
 namespace wagate::events {
@@ -196,7 +197,10 @@ class EventsServiceTest : public ::testing::Test {
   }
 
   void Open() {
-    auto store = OpenSqliteStore((dir_ / "events.db").string(), store_options_);
+    auto store =
+        redis_ != nullptr
+            ? OpenStore(redis_->Url(), store_options_)
+            : OpenSqliteStore((dir_ / "events.db").string(), store_options_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(store).value();
     service_ = std::make_unique<EventsService>(store_.get(), options_);
@@ -395,6 +399,8 @@ class EventsServiceTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  // Set: Open uses this Redis instead of SQLite.
+  std::unique_ptr<redis::TestRedisServer> redis_;
   StoreOptions store_options_;
   EventsServiceOptions options_;
   std::unique_ptr<Store> store_;
@@ -741,6 +747,125 @@ TEST_F(EventsServiceTest, NewGroupStartsLiveUnlessToldOtherwise) {
   WaitStarted(1);  // the group exists, positioned at the end of the log
   std::vector<std::string> fresh = AppendMessages("new", 2);
   EXPECT_THAT(Cursors(member->WaitFor(2)), ElementsAreArray(fresh));
+}
+
+// Issue 14: members with different filters lost each other's events. The
+// group keeps the filter it was created with; another member with other
+// filters is refused (the stream ends with FAILED_PRECONDITION), one with
+// the same filters in another order and with duplicates is a member.
+TEST_F(EventsServiceTest, GroupMemberWithOtherFiltersIsRefused) {
+  Open();
+  SubscribeRequest messages = GroupRequest("g");
+  messages.add_kinds(v1::EVENT_KIND_MESSAGE);
+  messages.add_phone_number_ids("p2");
+  messages.add_phone_number_ids("p1");
+  auto first = Subscribe(messages, false, /*ack=*/true);
+  WaitStarted(1);
+
+  SubscribeRequest statuses = GroupRequest("g");
+  statuses.add_kinds(v1::EVENT_KIND_STATUS);
+  statuses.add_phone_number_ids("p1");
+  statuses.add_phone_number_ids("p2");
+  grpc::Status refused = Subscribe(statuses)->WaitDone();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("\"g\""));
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("filter"));
+  SubscribeRequest unfiltered = GroupRequest("g");
+  EXPECT_EQ(Subscribe(unfiltered)->WaitDone().error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  SubscribeRequest same = GroupRequest("g");
+  same.add_phone_number_ids("p1");
+  same.add_phone_number_ids("p2");
+  same.add_phone_number_ids("p1");
+  same.add_kinds(v1::EVENT_KIND_MESSAGE);
+  same.add_kinds(v1::EVENT_KIND_MESSAGE);
+  auto second = Subscribe(same, false, /*ack=*/true);
+  WaitSubscribers(2);
+  std::vector<std::string> cursors = AppendMessages("m", 40, "p1");
+  absl::Time deadline = absl::Now() + kWait;
+  while (first->events().size() + second->events().size() < cursors.size() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  std::set<std::string> got;
+  for (const Event& e : first->events()) got.insert(e.cursor());
+  for (const Event& e : second->events()) got.insert(e.cursor());
+  EXPECT_EQ(got, std::set<std::string>(cursors.begin(), cursors.end()));
+}
+
+// Issue 14: the lists were neither deduplicated nor capped.
+TEST_F(EventsServiceTest, FilterListsAreDeduplicatedAndCapped) {
+  Open();
+  {
+    SubscribeRequest request;
+    for (int i = 0; i < 257; ++i) {
+      request.add_phone_number_ids(absl::StrCat("n", i));
+    }
+    grpc::Status status = Subscribe(request)->WaitDone();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                ::testing::HasSubstr("phone_number_ids"));
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("256"));
+  }
+  {
+    SubscribeRequest request;
+    for (int i = 1; i <= 257; ++i) {
+      request.add_kinds(static_cast<v1::EventKind>(i));
+    }
+    grpc::Status status = Subscribe(request)->WaitDone();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("kinds"));
+  }
+  // Many copies of a few entries count once each: accepted and served.
+  SubscribeRequest request;
+  request.set_from_oldest(true);
+  for (int i = 0; i < 1000; ++i) {
+    request.add_phone_number_ids(i % 2 ? "p1" : "p2");
+    request.add_kinds(v1::EVENT_KIND_MESSAGE);
+  }
+  std::vector<std::string> cursors = AppendMessages("m", 3, "p1");
+  auto sub = Subscribe(request);
+  EXPECT_THAT(Cursors(sub->WaitFor(3)), ElementsAreArray(cursors));
+}
+
+// Issue 14: on Redis a sparse filter scanned the whole stream in one call
+// on the shared executor. Reads and claims now stop after a bounded scan;
+// the stream reads on from where the page stopped (even if it found
+// nothing), and a group member claims again at once instead of waiting for
+// its poll timer (an hour here), so everything still arrives.
+TEST_F(EventsServiceTest, SparseFilterOnRedisIsReadInBoundedSteps) {
+  if (!redis::TestRedisServer::Installed()) GTEST_SKIP() << "no redis-server";
+  redis_ = std::make_unique<redis::TestRedisServer>();
+  ASSERT_TRUE(redis_->Start().ok());
+  store_options_.max_scanned_per_call = 64;
+  options_.page_size = 16;
+  options_.group_poll_interval = absl::Hours(1);
+  options_.default_ack_timeout = absl::Hours(1);
+  Open();
+  std::vector<std::string> want;
+  for (int batch = 0; batch < 4; ++batch) {
+    std::vector<Event> events;
+    for (int i = 0; i < 500; ++i) {
+      const bool match = i == 499;
+      const std::string id = absl::StrCat("b", batch, "-", i);
+      events.push_back(MakeEvent(id, match ? "p9" : "p1", "message"));
+      if (match) want.push_back(id);
+    }
+    Append(events);
+  }
+  SubscribeRequest plain;
+  plain.set_from_oldest(true);
+  plain.add_phone_number_ids("p9");
+  auto reader = Subscribe(plain);
+  EXPECT_THAT(Ids(reader->WaitFor(4)), ElementsAreArray(want));
+  // 2000 entries, at most 64 examined per read.
+  EXPECT_GE(service_->stats().pages_from_log, 2000u / 64);
+
+  SubscribeRequest group = GroupRequest("sparse");
+  group.add_phone_number_ids("p9");
+  auto member = Subscribe(group, false, /*ack=*/true);
+  EXPECT_THAT(Ids(member->WaitFor(4)), ElementsAreArray(want));
 }
 
 TEST_F(EventsServiceTest, AckValidatesItsArguments) {

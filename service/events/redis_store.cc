@@ -16,6 +16,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "service/common/log.h"
@@ -186,16 +188,35 @@ end
 return {pruned, #ids, #keys, more, bytes}
 )lua";
 
-// KEYS: stream, deadlines. ARGV: now, group, consumer, max, ack_timeout_us,
-// n_phones, phones..., n_kinds, kinds... Claims expired pending events
-// (redelivery), then new ones (XREADGROUP), up to max matching the filter;
-// new events the filter skips are acknowledged at once (the group moves
-// past them). Returns {{id, fields, delivery_count}...}.
+// KEYS: stream, filters. ARGV: now (unused), group, start id, filter key.
+// Creates the group at the start id unless it exists. Returns 0, or 1 if the
+// group has another filter (then nothing changed).
+constexpr absl::string_view kEnsureGroupLua = R"lua(
+local f = redis.call('HGET', KEYS[2], ARGV[2])
+if f and f ~= ARGV[4] then return 1 end
+local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[2], ARGV[3],
+                      'MKSTREAM')
+if type(r) == 'table' and r.err and not string.find(r.err, 'BUSYGROUP') then
+  return r
+end
+if not f then redis.call('HSET', KEYS[2], ARGV[2], ARGV[4]) end
+return 0
+)lua";
+
+// KEYS: stream, deadlines, filters. ARGV: now, group, consumer, max,
+// ack_timeout_us, filter key, scan limit, n_phones, phones..., n_kinds,
+// kinds... Claims expired pending events (redelivery), then new ones
+// (XREADGROUP), up to max matching the filter; new events the filter skips
+// are acknowledged at once (the group moves past them), examining at most
+// `scan limit` new entries. Returns {0, more, {id, fields, delivery_count}...}
+// (more = 1: stopped at the scan limit, claim again), or {1, 0} if the group
+// has another filter (then nothing changed).
 constexpr absl::string_view kClaimLua = R"lua(
 local now = now_us()
 local group, consumer, max = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local deadline = fmt(now + tonumber(ARGV[5]))
-local pos = 6
+local scan_limit = tonumber(ARGV[7])
+local pos = 8
 local phones, kinds = nil, nil
 local n = tonumber(ARGV[pos]) pos = pos + 1
 if n > 0 then
@@ -214,8 +235,12 @@ local function matches(f)
   end
   return (not phones or phones[p]) and (not kinds or kinds[k])
 end
+local f = redis.call('HGET', KEYS[3], group)
+if f and f ~= ARGV[6] then return {1, 0} end
 redis.pcall('XGROUP', 'CREATE', KEYS[1], group, '0', 'MKSTREAM')
-local out = {}
+if not f then redis.call('HSET', KEYS[3], group, ARGV[6]) end
+local out = {0, 0}
+local claimed = 0
 -- Expired claims, redelivered in log order (the set orders them by
 -- deadline, and equal deadlines as strings: "...-10" before "...-7").
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now),
@@ -227,7 +252,7 @@ table.sort(expired, function(x, y)
   return xs < ys
 end)
 for _, id in ipairs(expired) do
-  if #out >= max then break end
+  if claimed >= max then break end
   local e = redis.call('XRANGE', KEYS[1], id, id)
   if #e == 0 then
     -- Pruned by retention: nothing left to deliver.
@@ -239,24 +264,36 @@ for _, id in ipairs(expired) do
       local p = redis.call('XPENDING', KEYS[1], group, id, id, 1)
       redis.call('ZADD', KEYS[2], deadline, id)
       out[#out + 1] = {id, e[1][2], p[1][4]}
+      claimed = claimed + 1
     else
       redis.call('ZREM', KEYS[2], id)
     end
   end
 end
 local examined = 0
-while #out < max and examined < 10 * max + 1000 do
+while claimed < max do
+  if examined >= scan_limit then
+    out[2] = 1
+    break
+  end
+  -- Never more than still wanted: what XREADGROUP returns is delivered.
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT',
-                       max - #out, 'STREAMS', KEYS[1], '>')
+                       math.min(max - claimed, scan_limit - examined, 1000),
+                       'STREAMS', KEYS[1], '>')
   if not r or #r[1][2] == 0 then break end
+  local skipped = {}
   for _, e in ipairs(r[1][2]) do
     examined = examined + 1
     if matches(e[2]) then
       redis.call('ZADD', KEYS[2], deadline, e[1])
       out[#out + 1] = {e[1], e[2], 1}
+      claimed = claimed + 1
     else
-      redis.call('XACK', KEYS[1], group, e[1])
+      skipped[#skipped + 1] = e[1]
     end
+  end
+  if #skipped > 0 then
+    redis.call('XACK', KEYS[1], group, unpack(skipped))
   end
 end
 return out
@@ -603,6 +640,7 @@ class RedisStore : public Store {
     idem_prefix_ = tag + ":idem:";
     idem_expiry_key_ = tag + ":idemx";
     deadline_prefix_ = tag + ":dl:";
+    group_filters_key_ = tag + ":groupfilters";
     client_options_.command_timeout = options_.lock_timeout;
     redis::CredentialsFromEnvironment(&client_options_);
   }
@@ -625,6 +663,7 @@ class RedisStore : public Store {
   absl::Status Init() {
     writer_client_ = NewClient();
     tail_client_ = NewClient();
+    RETURN_IF_ERROR(CheckDurability());
     ASSIGN_OR_RETURN(redis::Reply last,
                      writer_client_->Command({"GET", last_key_}));
     RedisStreamId tail;
@@ -641,7 +680,10 @@ class RedisStore : public Store {
       absl::MutexLock lock(&tail_mu_);
       tail_pos_ = tail;
     }
-    next_retention_ = absl::Now() + options_.retention_interval;
+    {
+      absl::MutexLock lock(&mu_);
+      next_retention_ = absl::Now() + options_.retention_interval;
+    }
     tail_thread_ = std::thread([this] { TailLoop(); });
     tail_thread_id_ = tail_thread_.get_id();
     writer_thread_ = std::thread([this] { WriterLoop(); });
@@ -683,28 +725,58 @@ class RedisStore : public Store {
 
   absl::StatusOr<std::vector<EventRecord>> ReadAfter(
       absl::string_view cursor, size_t max, const Filter& filter) override {
-    ASSIGN_OR_RETURN(RedisStreamId after, ParseRedisCursor(cursor));
+    RETURN_IF_ERROR(ParseRedisCursor(cursor).status());
     std::vector<EventRecord> out;
+    std::string from(cursor);
+    while (out.size() < max) {
+      ASSIGN_OR_RETURN(LogPage page, ReadPage(from, max - out.size(), filter));
+      for (auto& e : page.events) out.push_back(std::move(e));
+      if (!page.more || page.scanned_through.empty()) break;
+      from = std::move(page.scanned_through);
+    }
+    return out;
+  }
+
+  // The filter applies here, not in Redis (which would spend its single
+  // thread on it), so a sparse filter reads many entries it drops: at most
+  // max_scanned_per_call of them per call.
+  absl::StatusOr<LogPage> ReadPage(absl::string_view cursor, size_t max,
+                                   const Filter& filter) override {
+    ASSIGN_OR_RETURN(RedisStreamId after, ParseRedisCursor(cursor));
+    LogPage out;
     if (max == 0) return out;
     const bool filtered =
         !filter.phone_number_ids.empty() || !filter.kinds.empty();
+    const size_t scan_limit =
+        std::max<size_t>(1, options_.max_scanned_per_call);
     std::string start =
         cursor.empty() ? std::string("-") : "(" + after.ToString();
+    size_t scanned = 0;
     ClientLease client = Acquire();
-    while (out.size() < max) {
+    while (true) {
       const size_t want =
-          filtered ? kPage : std::min<size_t>(kPage, max - out.size());
+          filtered ? std::min<size_t>(kPage, scan_limit - scanned)
+                   : std::min<size_t>(kPage, max - out.events.size());
       ASSIGN_OR_RETURN(redis::Reply page,
                        client->Command({"XRANGE", stream_key_, start, "+",
                                         "COUNT", absl::StrCat(want)}));
       ASSIGN_OR_RETURN(std::vector<EventRecord> events, ParseEntries(page));
       for (auto& e : events) {
-        if (out.size() < max && filter.Matches(e)) out.push_back(std::move(e));
+        ++scanned;
+        out.scanned_through = e.cursor;
+        if (filter.Matches(e)) out.events.push_back(std::move(e));
+        if (out.events.size() >= max) {
+          out.more = true;  // perhaps: the next read will tell
+          return out;
+        }
       }
-      if (events.size() < want) break;
+      if (events.size() < want) return out;  // the end of the stream
+      if (filtered && scanned >= scan_limit) {
+        out.more = true;
+        return out;
+      }
       start = "(" + page.elements.back().elements[0].str;
     }
-    return out;
   }
 
   absl::StatusOr<std::string> LatestCursor() override {
@@ -769,53 +841,65 @@ class RedisStore : public Store {
   // ---- Consumer groups ----
 
   absl::Status EnsureGroup(absl::string_view group,
-                           absl::string_view start_after_cursor) override {
+                           absl::string_view start_after_cursor,
+                           const Filter& filter) override {
     if (group.empty()) return absl::InvalidArgumentError("group is empty");
     ASSIGN_OR_RETURN(RedisStreamId start, ParseRedisCursor(start_after_cursor));
     RETURN_IF_ERROR(CheckThread());
     ClientLease client = Acquire();
-    absl::StatusOr<redis::Reply> r =
-        client->Command({"XGROUP", "CREATE", stream_key_, std::string(group),
-                         start.ToString(), "MKSTREAM"});
-    if (!r.ok() && absl::StrContains(r.status().message(), "BUSYGROUP")) {
-      return absl::OkStatus();  // exists: left where it is
-    }
-    return r.status();
+    ASSIGN_OR_RETURN(
+        redis::Reply r,
+        client->Eval(ScriptFor(kEnsureGroupLua),
+                     {stream_key_, group_filters_key_},
+                     {"", std::string(group), start.ToString(), filter.Key()}));
+    if (r.integer != 0) return GroupFilterDiffersError(group);
+    return absl::OkStatus();
   }
 
-  absl::StatusOr<std::vector<ClaimedEvent>> ClaimNext(
-      absl::string_view group, absl::string_view consumer, size_t max,
-      const Filter& filter, absl::Duration ack_timeout) override {
+  absl::StatusOr<ClaimBatch> ClaimNext(absl::string_view group,
+                                       absl::string_view consumer, size_t max,
+                                       const Filter& filter,
+                                       absl::Duration ack_timeout) override {
     if (group.empty()) return absl::InvalidArgumentError("group is empty");
-    std::vector<ClaimedEvent> claimed;
-    if (max == 0) return claimed;
+    ClaimBatch batch;
+    if (max == 0) return batch;
     RETURN_IF_ERROR(CheckThread());
     std::vector<std::string> args = {
-        Now(), std::string(group),
+        Now(),
+        std::string(group),
         consumer.empty() ? std::string("-") : std::string(consumer),
         absl::StrCat(max),
         absl::StrCat(
-            std::max<int64_t>(0, absl::ToInt64Microseconds(ack_timeout)))};
+            std::max<int64_t>(0, absl::ToInt64Microseconds(ack_timeout))),
+        filter.Key(),
+        absl::StrCat(std::max<size_t>(1, options_.max_scanned_per_call))};
     args.push_back(absl::StrCat(filter.phone_number_ids.size()));
     args.insert(args.end(), filter.phone_number_ids.begin(),
                 filter.phone_number_ids.end());
     args.push_back(absl::StrCat(filter.kinds.size()));
     args.insert(args.end(), filter.kinds.begin(), filter.kinds.end());
     ClientLease client = Acquire();
-    ASSIGN_OR_RETURN(redis::Reply reply,
-                     client->Eval(ScriptFor(kClaimLua),
-                                  {stream_key_, DeadlineKey(group)}, args));
-    if (!reply.is_array()) return Malformed("claim");
-    for (const redis::Reply& item : reply.elements) {
+    ASSIGN_OR_RETURN(
+        redis::Reply reply,
+        client->Eval(ScriptFor(kClaimLua),
+                     {stream_key_, DeadlineKey(group), group_filters_key_},
+                     args));
+    if (!reply.is_array() || reply.elements.size() < 2) {
+      return Malformed("claim");
+    }
+    if (reply.elements[0].integer != 0) return GroupFilterDiffersError(group);
+    batch.more = reply.elements[1].integer != 0;
+    for (size_t i = 2; i < reply.elements.size(); ++i) {
+      const redis::Reply& item = reply.elements[i];
       if (!item.is_array() || item.elements.size() != 3) {
         return Malformed("claimed event");
       }
       ClaimedEvent c;
       ASSIGN_OR_RETURN(c.event, ParseEntry(item.elements[0], item.elements[1]));
       c.delivery_count = static_cast<int>(item.elements[2].integer);
-      claimed.push_back(std::move(c));
+      batch.events.push_back(std::move(c));
     }
-    return claimed;
+    return batch;
   }
 
   absl::StatusOr<size_t> Ack(absl::string_view group,
@@ -897,6 +981,94 @@ class RedisStore : public Store {
     return options_.clock ? Micros(options_.clock()) : std::string();
   }
 
+  // Reads how Redis persists writes and decides how an append becomes
+  // durable (DecideRedisDurability); refuses to open when it cannot, unless
+  // the URL says durability=relaxed.
+  absl::Status CheckDurability() {
+    std::string version;
+    {
+      absl::StatusOr<redis::Reply> info =
+          writer_client_->Command({"INFO", "server"});
+      if (absl::IsUnavailable(info.status())) return info.status();
+      if (info.ok()) {
+        for (absl::string_view line : absl::StrSplit(info->str, '\n')) {
+          if (absl::ConsumePrefix(&line, "redis_version:")) {
+            version = std::string(absl::StripAsciiWhitespace(line));
+          }
+        }
+      }
+    }
+    std::string settings[2];  // appendonly, appendfsync; "" if unknown
+    std::string config_error;
+    const char* names[2] = {"appendonly", "appendfsync"};
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<redis::Reply> r =
+          writer_client_->Command({"CONFIG", "GET", names[i]});
+      if (absl::IsUnavailable(r.status())) return r.status();
+      if (!r.ok()) {
+        // Renamed or not allowed (managed Redis, ACL).
+        config_error = std::string(r.status().message());
+        settings[0].clear();
+        break;
+      }
+      if (r->is_array() && r->elements.size() == 2) {
+        settings[i] = r->elements[1].str;
+      }
+    }
+    absl::StatusOr<RedisDurability> decided =
+        DecideRedisDurability(version, settings[0], settings[1]);
+    const std::string where = address_.ToString();
+    if (decided.ok()) {
+      durability_ = *decided;
+      log::Info("events", "redis durability",
+                {{"address", where},
+                 {"redis_version", version},
+                 {"mode", durability_ == RedisDurability::kWaitAof
+                              ? "WAITAOF after each append"
+                              : "appendfsync always"}});
+      return absl::OkStatus();
+    }
+    std::string why(decided.status().message());
+    if (!config_error.empty()) {
+      absl::StrAppend(&why, " (CONFIG GET failed: ", config_error, ")");
+    }
+    if (address_.relaxed_durability) {
+      durability_ = RedisDurability::kRelaxed;
+      log::Warning("events",
+                   "REDIS DURABILITY RELAXED (durability=relaxed in the store "
+                   "URL): webhooks answered 200 can be lost on a Redis crash "
+                   "or power loss, and Meta will not redeliver them",
+                   {{"address", where}, {"reason", why}});
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "event store redis at ", where, ": ", why,
+        ". Fix the Redis configuration, or add ?durability=relaxed to the "
+        "store URL to accept losing acknowledged webhooks on a Redis crash"));
+  }
+
+  // Waits until Redis has fsynced the append-only file up to the writer's
+  // last append (Redis 7.2+). WAITAOF counts the writes of its own
+  // connection: if the connection changed since the append, nothing is
+  // known, so the batch fails (Meta redelivers).
+  absl::Status WaitForAof() {
+    const uint64_t connection = writer_client_->connections();
+    const int64_t timeout_ms =
+        std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.lock_timeout));
+    absl::StatusOr<redis::Reply> r =
+        writer_client_->Command({"WAITAOF", "1", "0", absl::StrCat(timeout_ms)},
+                                options_.lock_timeout + absl::Seconds(1));
+    if (!r.ok()) return r.status();
+    if (writer_client_->connections() != connection || !r->is_array() ||
+        r->elements.empty() || r->elements[0].integer < 1) {
+      return absl::UnavailableError(absl::StrCat(
+          "event store: redis did not confirm the fsync of its append-only "
+          "file within ",
+          timeout_ms, " ms"));
+    }
+    return absl::OkStatus();
+  }
+
   std::string DeadlineKey(absl::string_view group) const {
     return absl::StrCat(deadline_prefix_, group);
   }
@@ -934,6 +1106,11 @@ class RedisStore : public Store {
     return stopping_ || !appends_.empty();
   }
 
+  bool RetentionDue() const {
+    absl::MutexLock lock(&mu_);
+    return absl::Now() >= next_retention_;
+  }
+
   void WriterLoop() {
     while (true) {
       std::deque<AppendJob> jobs;
@@ -961,7 +1138,7 @@ class RedisStore : public Store {
         queued_events_ -= events;
       }
       if (!jobs.empty()) WriteJobs(std::move(jobs));
-      if (absl::Now() >= next_retention_) AutoRetention();
+      if (RetentionDue()) AutoRetention();
     }
   }
 
@@ -987,6 +1164,10 @@ class RedisStore : public Store {
     if (reply.ok() &&
         (!reply->is_array() || reply->elements.size() != total + 1)) {
       reply = Malformed("append");
+    }
+    if (reply.ok() && durability_ == RedisDurability::kWaitAof) {
+      absl::Status synced = WaitForAof();
+      if (!synced.ok()) reply = synced;
     }
     if (!reply.ok()) {
       failed_commits_.fetch_add(1, std::memory_order_relaxed);
@@ -1110,7 +1291,9 @@ class RedisStore : public Store {
   // deleted by retention.
   absl::Duration consumer_idle_limit_ = absl::Hours(24);
   std::string stream_key_, seen_key_, last_key_, bytes_key_, pruned_key_,
-      idem_prefix_, idem_expiry_key_, deadline_prefix_;
+      idem_prefix_, idem_expiry_key_, deadline_prefix_, group_filters_key_;
+  // Decided once in Init, before the writer thread starts.
+  RedisDurability durability_ = RedisDurability::kFsyncAlways;
 
   std::unique_ptr<RedisIdempotencyKeys> idempotency_;
   std::unique_ptr<redis::Client> writer_client_;  // writer thread only
@@ -1173,6 +1356,42 @@ bool ParseHex(absl::string_view s, uint64_t* v) {
 }
 
 }  // namespace
+
+absl::StatusOr<RedisDurability> DecideRedisDurability(
+    absl::string_view version, absl::string_view appendonly,
+    absl::string_view appendfsync) {
+  int major = 0, minor = 0;
+  std::vector<absl::string_view> parts = absl::StrSplit(version, '.');
+  if (parts.size() < 2 || !absl::SimpleAtoi(parts[0], &major) ||
+      !absl::SimpleAtoi(parts[1], &minor)) {
+    major = minor = 0;  // unknown: no WAITAOF
+  }
+  const bool has_waitaof = major > 7 || (major == 7 && minor >= 2);
+  const std::string redis =
+      version.empty() ? std::string("Redis") : absl::StrCat("Redis ", version);
+  if (appendonly.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read ", redis,
+        "'s appendonly / appendfsync settings, so wagate cannot tell "
+        "whether a webhook answered 200 survives a Redis crash; allow CONFIG "
+        "GET for wagate's Redis user"));
+  }
+  if (appendonly != "yes") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        redis, " has appendonly ", appendonly,
+        ": events live in Redis memory only and a Redis crash loses "
+        "webhooks already answered 200; set appendonly yes and appendfsync "
+        "always (redis.conf, or CONFIG SET)"));
+  }
+  if (has_waitaof) return RedisDurability::kWaitAof;
+  if (appendfsync == "always") return RedisDurability::kFsyncAlways;
+  return absl::FailedPreconditionError(absl::StrCat(
+      redis, " has appendfsync ",
+      appendfsync.empty() ? "(unknown)" : appendfsync,
+      ": a crash or power loss loses the writes not yet fsynced, webhooks "
+      "already answered 200; set appendfsync always, or use Redis 7.2+ "
+      "(wagate then waits for the fsync with WAITAOF)"));
+}
 
 std::string RedisStreamId::ToString() const {
   return absl::StrCat(ms, "-", seq);

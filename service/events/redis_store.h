@@ -14,15 +14,17 @@
 //      {wagate}:bytes         payload bytes in the stream (the size budget)
 //      {wagate}:pruned        id of the newest entry retention removed
 //      {wagate}:dl:GROUP      a group's pending ids → ack deadline micros
+//      {wagate}:groupfilters  group → its filter (Filter::Key)
 //      {wagate}:idem:KEY      an idempotency key (hash: state, result, ttl,
 //                             expiry, fingerprint), and {wagate}:idemx its
 //                             expiry index
 //  - Append is one Lua script per group of queued batches, run by a writer
 //    thread: it checks and records dedupe ids and XADDs the new events, all
 //    or nothing (scripts are atomic; the `#!lua` shebang makes Redis refuse
-//    the whole script up front when out of memory). `done` runs once Redis
-//    answered; durability is Redis's own configuration (appendonly yes,
-//    appendfsync always to survive power loss).
+//    the whole script up front when out of memory). `done` runs once the
+//    batch is durable: with Redis 7.2+ after WAITAOF confirmed the fsync of
+//    the append-only file, before 7.2 because Redis runs with appendonly
+//    yes + appendfsync always, which Open checks (DecideRedisDurability).
 //  - Idempotency keys (idempotency_keys.h): callers queue operations and
 //    are called back, never waiting for Redis. A worker thread with its own
 //    connection runs what waits as one Lua script, in call order, so under
@@ -36,7 +38,12 @@
 //  - Consumer groups are Redis consumer groups (XGROUP, XREADGROUP, XCLAIM,
 //    XACK; the pending list holds owner and delivery count), plus a sorted
 //    set of ack deadlines so each claim's own ack timeout and the store's
-//    clock decide redelivery. A group spans replicas.
+//    clock decide redelivery, and the group's filter in a hash checked by
+//    the same scripts. A group spans replicas.
+//  - Filters apply as entries are read (ReadPage in this process, claims in
+//    their script), at most StoreOptions::max_scanned_per_call entries per
+//    call, so a sparse filter over a long stream costs many short calls,
+//    not one that holds a thread or Redis.
 //  - Time: with no StoreOptions::clock, the scripts use Redis's clock (TIME)
 //    for stored_at, retention, deadlines and idempotency expiry, so replicas
 //    with skewed clocks agree. Tests inject a clock; it is passed in.
@@ -58,13 +65,38 @@
 
 namespace wagate::events {
 
-// Opens the store at `url` (redis://HOST[:PORT][/DB][?prefix=NAME]). A
+// Opens the store at `url`
+// (redis://HOST[:PORT][/DB][?prefix=NAME][&durability=relaxed]). A
 // password (and Redis 6 ACL user) comes from WAGATE_REDIS_PASSWORD (and
 // WAGATE_REDIS_USERNAME) in the environment.
-// INVALID_ARGUMENT for a bad URL; UNAVAILABLE if Redis does not answer now.
+// INVALID_ARGUMENT for a bad URL; UNAVAILABLE if Redis does not answer now;
+// FAILED_PRECONDITION, saying what to change, if Redis's persistence cannot
+// make an acknowledged append durable (DecideRedisDurability) and the URL
+// does not say durability=relaxed (then a loud warning is logged).
 // StoreOptions::lock_timeout is the Redis command timeout.
 absl::StatusOr<std::unique_ptr<Store>> OpenRedisStore(
     absl::string_view url, const StoreOptions& options);
+
+// How the store makes an acknowledged append durable.
+enum class RedisDurability {
+  // Redis 7.2+ with the append-only file on: after each append script,
+  // WAITAOF waits for the local fsync (any appendfsync); unconfirmed, the
+  // batch fails (the webhook answers 503).
+  kWaitAof,
+  // appendonly yes + appendfsync always: durable once the script returned.
+  kFsyncAlways,
+  // durability=relaxed: nothing is waited for.
+  kRelaxed,
+};
+
+// Decides from INFO server's redis_version ("7.0.15") and CONFIG GET
+// appendonly / appendfsync ("" when unknown, e.g. CONFIG renamed on a
+// managed Redis): kWaitAof or kFsyncAlways, else FAILED_PRECONDITION saying
+// what is wrong and how to fix it (AOF off; appendfsync everysec or no
+// before 7.2; settings unknown).
+absl::StatusOr<RedisDurability> DecideRedisDurability(
+    absl::string_view version, absl::string_view appendonly,
+    absl::string_view appendfsync);
 
 // A stream id "MS-SEQ".
 struct RedisStreamId {

@@ -121,8 +121,8 @@ std::vector<std::string> Ids(const std::vector<EventRecord>& events) {
   return ids;
 }
 
-std::vector<std::string> ReadAllIds(Store& store) {
-  auto events = store.ReadAfter("", 1000000, Filter{});
+std::vector<std::string> ReadAllIds(Store& store, const Filter& filter = {}) {
+  auto events = store.ReadAfter("", 1000000, filter);
   EXPECT_TRUE(events.ok()) << events.status();
   return events.ok() ? Ids(*events) : std::vector<std::string>();
 }
@@ -238,16 +238,16 @@ TEST_F(RedisStoreTest, AGroupSpansInstances) {
     auto claimed = via.ClaimNext("crm", round % 2 ? "on-a" : "on-b", 7,
                                  Filter{}, absl::Milliseconds(300));
     ASSERT_TRUE(claimed.ok()) << claimed.status();
-    if (claimed->empty()) break;
+    if (claimed->events.empty()) break;
     std::vector<std::string> cursors;
-    for (const auto& c : *claimed) {
+    for (const auto& c : claimed->events) {
       got.insert(c.event.id);
       EXPECT_EQ(c.delivery_count, 1);
       cursors.push_back(c.event.cursor);
     }
     // The member on A never acknowledges its first claim.
     if (round == 1) {
-      for (const auto& c : *claimed) unacked.push_back(c.event.id);
+      for (const auto& c : claimed->events) unacked.push_back(c.event.id);
       continue;
     }
     ASSERT_EQ(via.Ack("crm", cursors).value(), cursors.size());
@@ -256,14 +256,15 @@ TEST_F(RedisStoreTest, AGroupSpansInstances) {
   EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), 100u);
   ASSERT_THAT(unacked, SizeIs(7));
   // After the ack timeout (Redis's clock: no clock injected) B gets them.
-  EXPECT_THAT(
-      b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30)).value(),
-      IsEmpty());
+  EXPECT_THAT(b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30))
+                  .value()
+                  .events,
+              IsEmpty());
   absl::SleepFor(absl::Milliseconds(400));
   auto again = b->ClaimNext("crm", "on-b", 100, Filter{}, absl::Seconds(30));
   ASSERT_TRUE(again.ok()) << again.status();
   std::vector<std::string> redelivered;
-  for (const auto& c : *again) {
+  for (const auto& c : again->events) {
     redelivered.push_back(c.event.id);
     EXPECT_EQ(c.delivery_count, 2);
   }
@@ -378,7 +379,8 @@ TEST_F(RedisStoreTest, EveryKeyCarriesTheHashTagOfThePrefix) {
   EXPECT_EQ(names, (std::set<std::string>{
                        "{tenant-1}:events", "{tenant-1}:seen",
                        "{tenant-1}:last", "{tenant-1}:bytes", "{tenant-1}:dl:g",
-                       "{tenant-1}:idem:client:key", "{tenant-1}:idemx"}));
+                       "{tenant-1}:groupfilters", "{tenant-1}:idem:client:key",
+                       "{tenant-1}:idemx"}));
   // Another prefix is another store on the same Redis.
   auto other = Open("/0?prefix=tenant-2");
   ASSERT_TRUE(other);
@@ -390,10 +392,10 @@ TEST_F(RedisStoreTest, RetentionKeepsRecentGroupConsumers) {
   ASSERT_TRUE(store);
   ASSERT_TRUE(AppendSync(*store, Numbered("e", 0, 3)).ok());
   ASSERT_THAT(
-      store->ClaimNext("g", "c1", 1, Filter{}, absl::Seconds(30)).value(),
+      store->ClaimNext("g", "c1", 1, Filter{}, absl::Seconds(30))->events,
       SizeIs(1));
   ASSERT_THAT(
-      store->ClaimNext("g", "c2", 5, Filter{}, absl::Seconds(30)).value(),
+      store->ClaimNext("g", "c2", 5, Filter{}, absl::Seconds(30))->events,
       SizeIs(2));
   auto result = store->RunRetention();
   ASSERT_TRUE(result.ok()) << result.status();
@@ -402,6 +404,169 @@ TEST_F(RedisStoreTest, RetentionKeepsRecentGroupConsumers) {
       client.Command({"XINFO", "CONSUMERS", "{wagate}:events", "g"});
   ASSERT_TRUE(consumers.ok()) << consumers.status();
   EXPECT_THAT(consumers->elements, SizeIs(2));
+}
+
+// ---- Durability (issue 14): a 200 is a promise only if Redis persists
+// the append before the script's answer (appendfsync always) or wagate
+// waits for the fsync (WAITAOF, Redis 7.2+). ----
+
+TEST(RedisDurabilityTest, DecidesFromVersionAndPersistenceSettings) {
+  EXPECT_EQ(DecideRedisDurability("7.2.4", "yes", "everysec").value(),
+            RedisDurability::kWaitAof);
+  EXPECT_EQ(DecideRedisDurability("8.0.1", "yes", "no").value(),
+            RedisDurability::kWaitAof);
+  EXPECT_EQ(DecideRedisDurability("7.2.0", "yes", "always").value(),
+            RedisDurability::kWaitAof);
+  EXPECT_EQ(DecideRedisDurability("7.0.15", "yes", "always").value(),
+            RedisDurability::kFsyncAlways);
+  EXPECT_EQ(DecideRedisDurability("", "yes", "always").value(),
+            RedisDurability::kFsyncAlways);
+  struct Refused {
+    const char* version;
+    const char* appendonly;
+    const char* appendfsync;
+    const char* says;
+  };
+  for (const Refused& r : {
+           Refused{"7.0.15", "no", "always", "appendonly no"},
+           Refused{"7.4.0", "no", "everysec", "appendonly no"},
+           Refused{"7.0.15", "yes", "everysec", "appendfsync everysec"},
+           Refused{"7.1.9", "yes", "no", "appendfsync no"},
+           Refused{"6.2.14", "yes", "everysec", "7.2"},
+           Refused{"7.0.15", "", "", "CONFIG"},
+           Refused{"garbage", "yes", "everysec", "appendfsync everysec"},
+       }) {
+    SCOPED_TRACE(
+        absl::StrCat(r.version, " ", r.appendonly, " ", r.appendfsync));
+    auto decided =
+        DecideRedisDurability(r.version, r.appendonly, r.appendfsync);
+    ASSERT_EQ(decided.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(decided.status().message(), ::testing::HasSubstr(r.says));
+  }
+}
+
+// Redis 7.0 here: always → opens; everysec or no AOF → refused with what
+// to change, unless the URL says durability=relaxed.
+TEST(RedisDurabilityTest, OpenChecksTheRealServersPersistence) {
+  if (!redis::TestRedisServer::Installed()) GTEST_SKIP() << "no redis-server";
+  {
+    redis::TestRedisServer always;  // appendonly yes, appendfsync always
+    ASSERT_TRUE(always.Start().ok());
+    auto store = OpenRedisStore(always.Url(), StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_TRUE(AppendSync(**store, {MakeEvent("a")}).ok());
+  }
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Case& c : {Case{{"--appendonly", "no"}, "appendonly no"},
+                        Case{{"--appendfsync", "everysec"}, "everysec"}}) {
+    SCOPED_TRACE(c.says);
+    redis::TestRedisServer server(c.args);
+    ASSERT_TRUE(server.Start().ok());
+    auto refused = OpenRedisStore(server.Url(), StoreOptions());
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(refused.status().message(), ::testing::HasSubstr(c.says));
+    EXPECT_THAT(refused.status().message(),
+                ::testing::HasSubstr("appendfsync always"));
+    EXPECT_THAT(refused.status().message(),
+                ::testing::HasSubstr("durability=relaxed"));
+    // The explicit opt-out opens (with a loud warning in the log).
+    auto relaxed =
+        OpenRedisStore(server.Url() + "/0?durability=relaxed", StoreOptions());
+    ASSERT_TRUE(relaxed.ok()) << relaxed.status();
+    EXPECT_TRUE(AppendSync(**relaxed, {MakeEvent("a")}).ok());
+  }
+  {
+    // CONFIG renamed away (as on some managed Redis): cannot tell.
+    redis::TestRedisServer hidden({"--rename-command", "CONFIG", ""});
+    ASSERT_TRUE(hidden.Start().ok());
+    auto refused = OpenRedisStore(hidden.Url(), StoreOptions());
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("CONFIG"));
+    EXPECT_TRUE(
+        OpenRedisStore(hidden.Url() + "?durability=relaxed", StoreOptions())
+            .ok());
+  }
+}
+
+// ---- Bounded scans (issue 14): a sparse filter never makes one call
+// examine the whole stream. ----
+
+TEST_F(RedisStoreTest, SparseReadsAndClaimsScanABoundedPrefixPerCall) {
+  options_.max_scanned_per_call = 100;
+  auto store = Open();
+  ASSERT_TRUE(store);
+  std::vector<EventRecord> events;
+  for (int i = 0; i < 1000; ++i) {
+    events.push_back(
+        MakeEvent(absl::StrCat("e", i), "message", i == 999 ? "222" : "111"));
+  }
+  auto appended = AppendSync(*store, std::move(events));
+  ASSERT_TRUE(appended.ok());
+  const Filter sparse{{"222"}, {}};
+  // One call: the first 100 entries examined, nothing matched, more to go.
+  auto first = store->ReadPage("", 10, sparse);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(first->events, IsEmpty());
+  EXPECT_TRUE(first->more);
+  EXPECT_EQ(first->scanned_through, appended->items[99].cursor);
+  // Continuing from there: ten calls of 100 entries reach the match, an
+  // eleventh finds the end.
+  std::string from = first->scanned_through;
+  int calls = 1;
+  std::vector<std::string> got;
+  while (true) {
+    auto page = store->ReadPage(from, 10, sparse);
+    ASSERT_TRUE(page.ok()) << page.status();
+    ++calls;
+    for (const auto& e : page->events) got.push_back(e.id);
+    if (!page->more) break;
+    from = page->scanned_through;
+  }
+  EXPECT_THAT(got, ElementsAre("e999"));
+  EXPECT_EQ(calls, 11);
+  // ReadAfter, for callers that want every match at once, still gets it.
+  EXPECT_THAT(ReadAllIds(*store, sparse), ElementsAre("e999"));
+
+  // Claims too: each examines at most 100 new entries and says there is
+  // more; the group's position moves on, so the match comes eventually.
+  int claims = 0;
+  got.clear();
+  while (true) {
+    auto batch = store->ClaimNext("g", "c", 16, sparse, absl::Seconds(30));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    ++claims;
+    for (const auto& c : batch->events) got.push_back(c.event.id);
+    if (claims == 1) {
+      EXPECT_THAT(batch->events, IsEmpty());
+      EXPECT_TRUE(batch->more);
+    }
+    if (batch->events.empty() && !batch->more) break;
+  }
+  EXPECT_THAT(got, ElementsAre("e999"));
+  EXPECT_GE(claims, 10);
+}
+
+// A group created before groups stored their filter (no entry in
+// {wagate}:groupfilters) adopts the filter of its next member.
+TEST_F(RedisStoreTest, GroupFromBeforeFiltersAdoptsItsNextMembersFilter) {
+  auto store = Open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(AppendSync(*store, Numbered("e", 0, 2)).ok());
+  redis::Client client(redis::ParseUrl(server_.Url()).value(), {});
+  ASSERT_TRUE(client
+                  .Command({"XGROUP", "CREATE", "{wagate}:events", "old", "0",
+                            "MKSTREAM"})
+                  .ok());
+  const Filter first{{"111"}, {}};
+  auto claimed = store->ClaimNext("old", "c", 10, first, absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_THAT(claimed->events, SizeIs(2));
+  EXPECT_EQ(store->EnsureGroup("old", "", Filter{}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store->EnsureGroup("old", "", first).ok());
 }
 
 TEST(RedisStoreAuthTest, PasswordComesFromTheEnvironment) {

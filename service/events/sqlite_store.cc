@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "service/common/json_writer.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
 
@@ -58,9 +59,12 @@ CREATE TABLE IF NOT EXISTS payloads(
 CREATE TABLE IF NOT EXISTS seen(
   id TEXT NOT NULL UNIQUE,
   stored_at INTEGER NOT NULL);
+-- filter_key: the group's Filter::Key; NULL for a group created before groups
+-- stored their filter (the next member's filter is adopted).
 CREATE TABLE IF NOT EXISTS consumer_groups(
   name TEXT PRIMARY KEY,
-  position INTEGER NOT NULL) WITHOUT ROWID;
+  position INTEGER NOT NULL,
+  filter_key TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending(
   grp TEXT NOT NULL,
   seq INTEGER NOT NULL,
@@ -119,22 +123,32 @@ EventRecord ReadEvent(sqlite3_stmt* stmt, int first = 0) {
   return e;
 }
 
-// " AND phone_number_id IN (?,?) AND kind IN (?)" for `filter`, column names
-// prefixed by `table`.
+// " AND phone_number_id IN (SELECT value FROM json_each(?)) AND kind IN
+// (...)" for `filter`, column names prefixed by `table`. Each list is ONE
+// parameter (a JSON array), so the statement text depends only on which
+// lists are set: a handful of cached statements, whatever the list sizes.
 std::string FilterSql(const Filter& filter, absl::string_view table) {
   std::string sql;
   auto add = [&](const std::vector<std::string>& values,
                  absl::string_view column) {
     if (values.empty()) return;
-    absl::StrAppend(&sql, " AND ", table, column, " IN (");
-    for (size_t i = 0; i < values.size(); ++i) {
-      absl::StrAppend(&sql, i == 0 ? "?" : ",?");
-    }
-    sql += ")";
+    absl::StrAppend(&sql, " AND ", table, column,
+                    " IN (SELECT value FROM json_each(?))");
   };
   add(filter.phone_number_ids, "phone_number_id");
   add(filter.kinds, "kind");
   return sql;
+}
+
+// `values` as a JSON array of strings.
+std::string JsonArray(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    common::AppendJsonString(values[i], &out);
+  }
+  out += ']';
+  return out;
 }
 
 void BindText(sqlite3_stmt* stmt, int index, absl::string_view text) {
@@ -148,10 +162,15 @@ void BindBlob(sqlite3_stmt* stmt, int index, absl::string_view bytes) {
                     SQLITE_STATIC);
 }
 
-// Binds the filter's values in FilterSql order; returns the next index.
+// Binds the filter's lists in FilterSql order; returns the next index.
 int BindFilter(sqlite3_stmt* stmt, int index, const Filter& filter) {
-  for (const auto& v : filter.phone_number_ids) BindText(stmt, index++, v);
-  for (const auto& v : filter.kinds) BindText(stmt, index++, v);
+  for (const auto* values : {&filter.phone_number_ids, &filter.kinds}) {
+    if (values->empty()) continue;
+    // SQLITE_TRANSIENT: SQLite copies the temporary array.
+    const std::string json = JsonArray(*values);
+    sqlite3_bind_text(stmt, index++, json.data(), static_cast<int>(json.size()),
+                      SQLITE_TRANSIENT);
+  }
   return index;
 }
 
@@ -176,13 +195,16 @@ class ScopedStmt {
 // a time.
 class Connection {
  public:
+  // `statements` counts the statements cached by every connection sharing
+  // it (StoreStats::prepared_statements); it must outlive the connection.
   static absl::StatusOr<std::unique_ptr<Connection>> Open(
-      const std::string& path, bool create, absl::Duration lock_timeout) {
+      const std::string& path, bool create, absl::Duration lock_timeout,
+      std::atomic<uint64_t>* statements) {
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (create) flags |= SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
-    auto conn = std::unique_ptr<Connection>(new Connection(db));
+    auto conn = std::unique_ptr<Connection>(new Connection(db, statements));
     if (rc != SQLITE_OK) {
       return absl::UnavailableError(
           absl::StrCat("cannot open event store \"", path,
@@ -196,6 +218,7 @@ class Connection {
 
   ~Connection() {
     for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    statement_count_->fetch_sub(statements_.size(), std::memory_order_relaxed);
     sqlite3_close_v2(db_);
   }
 
@@ -230,6 +253,7 @@ class Connection {
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return Error(rc, "prepare");
     statements_.emplace(sql, stmt);
+    statement_count_->fetch_add(1, std::memory_order_relaxed);
     return stmt;
   }
 
@@ -253,10 +277,12 @@ class Connection {
   int Changes() const { return sqlite3_changes(db_); }
 
  private:
-  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(sqlite3* db, std::atomic<uint64_t>* statements)
+      : db_(db), statement_count_(statements) {}
 
   sqlite3* db_;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  std::atomic<uint64_t>* const statement_count_;
 };
 
 class SqliteStore : public Store, public IdempotencyKeys {
@@ -281,7 +307,8 @@ class SqliteStore : public Store, public IdempotencyKeys {
 
   absl::Status Init() {
     ASSIGN_OR_RETURN(writer_,
-                     Connection::Open(path_, true, options_.lock_timeout));
+                     Connection::Open(path_, true, options_.lock_timeout,
+                                      &prepared_statements_));
     // WAL + synchronous=FULL: every COMMIT fsyncs the WAL before returning,
     // which is what makes Append's acknowledgement a durability promise.
     {
@@ -306,6 +333,7 @@ class SqliteStore : public Store, public IdempotencyKeys {
     RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
     absl::Status schema = writer_->Exec(kSchema);
     if (schema.ok()) schema = AddIdempotencyFingerprint();
+    if (schema.ok()) schema = MigrateSchema();
     if (!schema.ok()) {
       writer_->Exec("ROLLBACK").IgnoreError();
       return schema;
@@ -326,15 +354,38 @@ class SqliteStore : public Store, public IdempotencyKeys {
       total_payload_bytes_ = sqlite3_column_int64(last, 1);
       payload_bytes_.store(total_payload_bytes_, std::memory_order_relaxed);
     }
-    next_retention_ = absl::Now() + options_.retention_interval;
+    {
+      absl::MutexLock lock(&mu_);
+      next_retention_ = absl::Now() + options_.retention_interval;
+    }
     ASSIGN_OR_RETURN(checkpointer_,
-                     Connection::Open(path_, false, options_.lock_timeout));
+                     Connection::Open(path_, false, options_.lock_timeout,
+                                      &prepared_statements_));
     RETURN_IF_ERROR(checkpointer_->Exec("PRAGMA synchronous=FULL"));
     sqlite3_wal_hook(writer_->db(), &SqliteStore::OnWalCommit, this);
     checkpoint_thread_ = std::thread([this] { CheckpointLoop(); });
     writer_thread_ = std::thread([this] { WriterLoop(); });
     writer_thread_id_ = writer_thread_.get_id();
     return absl::OkStatus();
+  }
+
+  // Brings a database created by an older version up to kSchema (inside
+  // Init's schema transaction).
+  absl::Status MigrateSchema() {
+    ASSIGN_OR_RETURN(
+        sqlite3_stmt * has_filter,
+        writer_->Prepare("SELECT count(*) FROM pragma_table_info("
+                         "'consumer_groups') WHERE name = 'filter_key'"));
+    bool missing = false;
+    {
+      ScopedStmt s(has_filter);
+      ASSIGN_OR_RETURN(bool row, writer_->Step(has_filter, "read schema"));
+      missing = row && sqlite3_column_int(has_filter, 0) == 0;
+    }
+    if (!missing) return absl::OkStatus();
+    // Existing groups get NULL: they adopt their next member's filter.
+    return writer_->Exec(
+        "ALTER TABLE consumer_groups ADD COLUMN filter_key TEXT");
   }
 
   // ---- Event log ----
@@ -450,6 +501,8 @@ class SqliteStore : public Store, public IdempotencyKeys {
         rejected_queue_full_.load(std::memory_order_relaxed);
     s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
     s.payload_bytes = payload_bytes_.load(std::memory_order_relaxed);
+    s.prepared_statements =
+        prepared_statements_.load(std::memory_order_relaxed);
     absl::MutexLock lock(&mu_);
     s.queued_events = queued_events_;
     return s;
@@ -458,23 +511,28 @@ class SqliteStore : public Store, public IdempotencyKeys {
   // ---- Consumer groups ----
 
   absl::Status EnsureGroup(absl::string_view group,
-                           absl::string_view start_after_cursor) override {
+                           absl::string_view start_after_cursor,
+                           const Filter& filter) override {
     if (group.empty()) return absl::InvalidArgumentError("group is empty");
     ASSIGN_OR_RETURN(int64_t position, ParseSqliteCursor(start_after_cursor));
-    return RunInWriter([&]() { return CreateGroup(group, position); });
+    const std::string key = filter.Key();
+    return RunInWriter([&]() { return CreateGroup(group, position, key); });
   }
 
-  absl::StatusOr<std::vector<ClaimedEvent>> ClaimNext(
-      absl::string_view group, absl::string_view consumer, size_t max,
-      const Filter& filter, absl::Duration ack_timeout) override {
+  absl::StatusOr<ClaimBatch> ClaimNext(absl::string_view group,
+                                       absl::string_view consumer, size_t max,
+                                       const Filter& filter,
+                                       absl::Duration ack_timeout) override {
     if (group.empty()) return absl::InvalidArgumentError("group is empty");
-    std::vector<ClaimedEvent> claimed;
-    if (max == 0) return claimed;
+    ClaimBatch batch;
+    if (max == 0) return batch;
+    const std::string key = filter.Key();
     RETURN_IF_ERROR(RunInWriter([&]() -> absl::Status {
-      claimed.clear();
-      return Claim(group, consumer, max, filter, ack_timeout, &claimed);
+      batch.events.clear();
+      return Claim(group, consumer, max, filter, key, ack_timeout,
+                   &batch.events);
     }));
-    return claimed;
+    return batch;
   }
 
   absl::StatusOr<size_t> Ack(absl::string_view group,
@@ -642,7 +700,8 @@ class SqliteStore : public Store, public IdempotencyKeys {
       }
     }
     ASSIGN_OR_RETURN(auto conn,
-                     Connection::Open(path_, false, options_.lock_timeout));
+                     Connection::Open(path_, false, options_.lock_timeout,
+                                      &prepared_statements_));
     RETURN_IF_ERROR(conn->Exec("PRAGMA query_only=1"));
     return ReaderLease(this, std::move(conn));
   }
@@ -743,6 +802,11 @@ class SqliteStore : public Store, public IdempotencyKeys {
     return stopping_ || !appends_.empty() || !tasks_.empty();
   }
 
+  bool RetentionDue() const {
+    absl::MutexLock lock(&mu_);
+    return absl::Now() >= next_retention_;
+  }
+
   void WriterLoop() {
     while (true) {
       std::deque<AppendJob> appends;
@@ -760,7 +824,7 @@ class SqliteStore : public Store, public IdempotencyKeys {
       if (!appends.empty() || !tasks.empty()) {
         CommitRound(std::move(appends), std::move(tasks));
       }
-      if (absl::Now() >= next_retention_) AutoRetention();
+      if (RetentionDue()) AutoRetention();
     }
   }
 
@@ -893,24 +957,48 @@ class SqliteStore : public Store, public IdempotencyKeys {
     return writer_->Run(stmt, "save position");
   }
 
-  absl::Status CreateGroup(absl::string_view group, int64_t position) {
-    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
-                     writer_->Prepare("INSERT OR IGNORE INTO "
-                                      "consumer_groups(name, position) "
-                                      "VALUES(?, ?)"));
-    ScopedStmt s(stmt);
-    BindText(stmt, 1, group);
-    sqlite3_bind_int64(stmt, 2, position);
-    return writer_->Run(stmt, "create consumer group");
+  // Creates the group with `filter_key` at `position` if it does not exist;
+  // else checks its filter (adopting `filter_key` if it has none).
+  // FAILED_PRECONDITION, before writing anything, if the filters differ.
+  absl::Status CreateGroup(absl::string_view group, int64_t position,
+                           const std::string& filter_key) {
+    bool exists = false;
+    bool has_filter = false;
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * get,
+                       writer_->Prepare("SELECT filter_key FROM "
+                                        "consumer_groups WHERE name = ?"));
+      ScopedStmt s(get);
+      BindText(get, 1, group);
+      ASSIGN_OR_RETURN(exists, writer_->Step(get, "read consumer group"));
+      if (exists && sqlite3_column_type(get, 0) != SQLITE_NULL) {
+        has_filter = true;
+        if (ColumnString(get, 0) != filter_key) {
+          return GroupFilterDiffersError(group);
+        }
+      }
+    }
+    if (exists && has_filter) return absl::OkStatus();
+    ASSIGN_OR_RETURN(
+        sqlite3_stmt * put,
+        writer_->Prepare(exists ? "UPDATE consumer_groups SET filter_key = ? "
+                                  "WHERE name = ?"
+                                : "INSERT INTO consumer_groups(filter_key, "
+                                  "name, position) VALUES(?, ?, ?)"));
+    ScopedStmt s(put);
+    BindText(put, 1, filter_key);
+    BindText(put, 2, group);
+    if (!exists) sqlite3_bind_int64(put, 3, position);
+    return writer_->Run(put, "create consumer group");
   }
 
   absl::Status Claim(absl::string_view group, absl::string_view consumer,
                      size_t max, const Filter& filter,
-                     absl::Duration ack_timeout,
+                     const std::string& filter_key, absl::Duration ack_timeout,
                      std::vector<ClaimedEvent>* claimed) {
     const int64_t now = ToMicros(options_.clock());
     const int64_t deadline = now + ToMicros(ack_timeout);
-    RETURN_IF_ERROR(CreateGroup(group, 0));
+    RETURN_IF_ERROR(CreateGroup(group, 0, filter_key));
 
     // 1. Redeliveries: pending events whose ack deadline has passed.
     std::vector<int64_t> redelivered;
@@ -1149,6 +1237,10 @@ class SqliteStore : public Store, public IdempotencyKeys {
 
   const std::string path_;
   StoreOptions options_;
+
+  // Statements cached by the connections below; declared before them, so it
+  // outlives them.
+  std::atomic<uint64_t> prepared_statements_{0};
 
   // Writer-thread state (and Init, before the thread starts).
   std::unique_ptr<Connection> writer_;

@@ -211,6 +211,77 @@ TEST_F(SqliteStoreTest, IdempotencyKeysOfAStoreFromBeforeFingerprints) {
   EXPECT_EQ(BeginSync(Open(), "new", absl::Hours(24))->fingerprint, "fp-1");
 }
 
+// Issue 14: each filter-list length was a new SQL statement, cached for
+// good. Each list is now one parameter: the statements stay a handful
+// whatever the lengths, and a list longer than SQLite's 32766 parameters
+// works.
+TEST_F(SqliteStoreTest, FilterListsAreOneParameterEach) {
+  Store& store = Open();
+  ASSERT_TRUE(AppendSync(store, {MakeEvent("a", "message", "111"),
+                                 MakeEvent("b", "status", "222")})
+                  .ok());
+  auto numbers = [](int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) out.push_back(absl::StrCat("9", i));
+    out.push_back("222");
+    return out;
+  };
+  // Warm up every statement shape once.
+  ASSERT_TRUE(store.ReadAfter("", 10, Filter{numbers(1), {"status"}}).ok());
+  ASSERT_TRUE(store.ReadAfter("", 10, Filter{numbers(1), {}}).ok());
+  ASSERT_TRUE(
+      store.ClaimNext("g0", "c", 10, Filter{numbers(1), {}}, absl::Seconds(1))
+          .ok());
+  const uint64_t warm = store.Stats().prepared_statements;
+  ASSERT_GT(warm, 0u);
+  for (int n = 2; n < 300; n += 7) {
+    auto read = store.ReadAfter("", 10, Filter{numbers(n), {"status"}});
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_THAT(Ids(*read), ElementsAre("b"));
+    ASSERT_TRUE(store.ReadAfter("", 10, Filter{numbers(n), {}}).ok());
+    auto claimed = store.ClaimNext(absl::StrCat("g", n), "c", 10,
+                                   Filter{numbers(n), {}}, absl::Seconds(1));
+    ASSERT_TRUE(claimed.ok()) << claimed.status();
+    ASSERT_THAT(claimed->events, SizeIs(1));
+  }
+  EXPECT_EQ(store.Stats().prepared_statements, warm);
+  auto huge = store.ReadAfter("", 10, Filter{numbers(40000), {}});
+  ASSERT_TRUE(huge.ok()) << huge.status();
+  EXPECT_THAT(Ids(*huge), ElementsAre("b"));
+}
+
+// A database from before groups stored their filter: the column is added
+// and an existing group adopts the filter of its next member.
+TEST_F(SqliteStoreTest, GroupFromBeforeFiltersAdoptsItsNextMembersFilter) {
+  Store& store = Open();
+  ASSERT_TRUE(AppendSync(store, {MakeEvent("a"), MakeEvent("b")}).ok());
+  ASSERT_TRUE(store.EnsureGroup("old", "", Filter{}).ok());
+  store_.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    // The old table, without filter_key.
+    ASSERT_EQ(sqlite3_exec(db,
+                           "BEGIN; CREATE TABLE g2(name TEXT PRIMARY KEY, "
+                           "position INTEGER NOT NULL) WITHOUT ROWID; "
+                           "INSERT INTO g2 SELECT name, position FROM "
+                           "consumer_groups; DROP TABLE consumer_groups; "
+                           "ALTER TABLE g2 RENAME TO consumer_groups; COMMIT",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  Store& reopened = Open();
+  const Filter first{{"111"}, {"message"}};
+  auto claimed = reopened.ClaimNext("old", "c", 10, first, absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_THAT(claimed->events, SizeIs(2));
+  EXPECT_EQ(reopened.EnsureGroup("old", "", Filter{}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(reopened.EnsureGroup("old", "", first).ok());
+}
+
 TEST_F(SqliteStoreTest, LockedDatabaseGivesUnavailableThenRecovers) {
   options_.lock_timeout = absl::Milliseconds(100);
   Store& store = Open();

@@ -68,12 +68,39 @@ struct Filter {
   std::vector<std::string> kinds;
 
   bool Matches(const EventRecord& event) const;
+  // The same selection with both lists sorted and without duplicates.
+  Filter Normalized() const;
+  // The normalized filter as canonical JSON
+  // ({"phone_number_ids":[...],"kinds":[...]}): equal for filters that
+  // select the same events. What a consumer group stores.
+  std::string Key() const;
+};
+
+// A bounded read of the log (Store::ReadPage).
+struct LogPage {
+  // Matching events, in cursor order.
+  std::vector<EventRecord> events;
+  // The cursor of the last event the read examined, matching or not ("" if
+  // it examined none): the next read continues after it.
+  std::string scanned_through;
+  // The read stopped before the end of the log (it found `max` events or
+  // reached the backend's scan bound): read again after scanned_through.
+  // False: every event stored before the read started was examined.
+  bool more = false;
 };
 
 // An event handed to a consumer-group member.
 struct ClaimedEvent {
   EventRecord event;
   int delivery_count = 1;  // 1 on first delivery, +1 on each redelivery
+};
+
+// What one ClaimNext call claimed.
+struct ClaimBatch {
+  std::vector<ClaimedEvent> events;
+  // The claim stopped at its scan bound with newer events left unexamined:
+  // claim again now, even if `events` is empty.
+  bool more = false;
 };
 
 struct RetentionPolicy {
@@ -106,6 +133,12 @@ struct StoreOptions {
   // Source of "now" for stored_at, retention, ack deadlines and idempotency
   // expiry. Tests inject a fake clock; default absl::Now.
   std::function<absl::Time()> clock;
+  // Redis: log entries examined at most per ReadPage and per ClaimNext call,
+  // so a sparse filter over a long stream never holds a thread (or Redis)
+  // for long; the call returns what matched so far and says there is more.
+  // (A claim examined up to ~1,160 entries per script before; about one
+  // XRANGE page here.)
+  size_t max_scanned_per_call = 1024;
 };
 
 // Counters for metrics and tests.
@@ -117,6 +150,9 @@ struct StoreStats {
   uint64_t failed_commits = 0;
   uint64_t queued_events = 0;  // waiting for the next commit, now
   int64_t payload_bytes = 0;   // payloads stored (the size budget's measure)
+  // SQLite: prepared statements cached over all connections, now (bounded:
+  // no statement's text depends on the size of a request).
+  uint64_t prepared_statements = 0;
 };
 
 class Store {
@@ -140,8 +176,17 @@ class Store {
 
   // Up to `max` events after `cursor` ("" = from the oldest) matching
   // `filter`, in cursor order. INVALID_ARGUMENT for a malformed cursor.
+  // May examine the whole log for a sparse filter: readers that page
+  // through the log use ReadPage.
   virtual absl::StatusOr<std::vector<EventRecord>> ReadAfter(
       absl::string_view cursor, size_t max, const Filter& filter) = 0;
+
+  // Like ReadAfter, but a backend may stop early after examining a bounded
+  // number of events (StoreOptions::max_scanned_per_call), returning what
+  // matched so far and where to continue. The default (for backends whose
+  // filtered reads are cheap) is one ReadAfter.
+  virtual absl::StatusOr<LogPage> ReadPage(absl::string_view cursor, size_t max,
+                                           const Filter& filter);
 
   // The cursor of the newest stored event, "" if the log has always been
   // empty. ReadAfter(LatestCursor()) returns only events appended later.
@@ -190,22 +235,33 @@ class Store {
   // A group shares the log among its members: each event is claimed by one
   // member, and is claimed again (by any member) if not acknowledged within
   // its ack timeout. The group's position and pending events are durable.
+  //
+  // A group has one filter, stored with it (Filter::Key) when it is
+  // created: the events the filter skips while the group's position moves
+  // past them are never delivered to the group, so a member with another
+  // filter would make the others lose events. EnsureGroup and ClaimNext
+  // with a filter that differs from the stored one fail with
+  // FAILED_PRECONDITION (naming the group) and change nothing. A group
+  // stored without a filter (created by an older version) adopts the
+  // filter of the first call that names one.
 
-  // Creates `group` positioned after `start_after_cursor` ("" = from the
-  // oldest event) if it does not exist; otherwise does nothing.
+  // Creates `group` with `filter`, positioned after `start_after_cursor`
+  // ("" = from the oldest event), if it does not exist; otherwise leaves it
+  // where it is and checks the filter.
   virtual absl::Status EnsureGroup(absl::string_view group,
-                                   absl::string_view start_after_cursor) = 0;
+                                   absl::string_view start_after_cursor,
+                                   const Filter& filter) = 0;
 
-  // Claims up to `max` events for `consumer`: first pending events of the
-  // group whose ack deadline has passed (redelivered, delivery_count+1),
-  // then events never delivered to the group, advancing its position. Each
-  // claimed event must be acknowledged within `ack_timeout`. Creates the
-  // group from the oldest event if it does not exist. `filter` should be
-  // the same for all members of a group: events it skips while advancing
-  // the position are never delivered to the group.
-  virtual absl::StatusOr<std::vector<ClaimedEvent>> ClaimNext(
-      absl::string_view group, absl::string_view consumer, size_t max,
-      const Filter& filter, absl::Duration ack_timeout) = 0;
+  // Claims up to `max` events matching `filter` for `consumer`: first
+  // pending events of the group whose ack deadline has passed (redelivered,
+  // delivery_count+1), then events never delivered to the group, advancing
+  // its position past the events the filter skips. Each claimed event must
+  // be acknowledged within `ack_timeout`. Creates the group (with `filter`)
+  // from the oldest event if it does not exist.
+  virtual absl::StatusOr<ClaimBatch> ClaimNext(absl::string_view group,
+                                               absl::string_view consumer,
+                                               size_t max, const Filter& filter,
+                                               absl::Duration ack_timeout) = 0;
 
   // Acknowledges the group's pending events at `cursors`; returns how many
   // were pending (unknown or already acknowledged cursors are ignored).
@@ -220,6 +276,10 @@ class Store {
   // retention.
   virtual IdempotencyKeys* idempotency_keys() = 0;
 };
+
+// The FAILED_PRECONDITION of EnsureGroup and ClaimNext when the filter
+// differs from the one stored with `group` (one message for every backend).
+absl::Status GroupFilterDiffersError(absl::string_view group);
 
 // Opens the store named by `spec`:
 //   "sqlite:PATH"   SQLite file at PATH (parent directories are created)

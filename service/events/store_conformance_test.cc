@@ -349,7 +349,7 @@ TEST_P(StoreConformanceTest, MalformedCursorsAreRejected) {
   EXPECT_TRUE(store.ValidateCursor(store.LatestCursor().value()).ok());
   EXPECT_EQ(store.Ack("g", {"nope"}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.EnsureGroup("g", "nope").code(),
+  EXPECT_EQ(store.EnsureGroup("g", "nope", Filter{}).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -436,8 +436,8 @@ std::vector<std::string> ClaimIds(Store& store, const std::string& group,
   EXPECT_TRUE(claimed.ok()) << claimed.status();
   std::vector<std::string> ids;
   if (!claimed.ok()) return ids;
-  for (const auto& c : *claimed) ids.push_back(c.event.id);
-  if (out) *out = std::move(claimed).value();
+  for (const auto& c : claimed->events) ids.push_back(c.event.id);
+  if (out) *out = std::move(claimed->events);
   return ids;
 }
 
@@ -519,23 +519,113 @@ TEST_P(StoreConformanceTest, EnsureGroupStartsAfterCursorAndFiltersApply) {
       AppendSync(store, {MakeEvent("a", "message"), MakeEvent("b", "status"),
                          MakeEvent("c", "status"), MakeEvent("d", "message")});
   ASSERT_TRUE(r.ok());
-  ASSERT_TRUE(store.EnsureGroup("late", r->items[1].cursor).ok());
+  ASSERT_TRUE(store.EnsureGroup("late", r->items[1].cursor, Filter{}).ok());
   // A second EnsureGroup does not move an existing group.
-  ASSERT_TRUE(store.EnsureGroup("late", "").ok());
+  ASSERT_TRUE(store.EnsureGroup("late", "", Filter{}).ok());
   EXPECT_THAT(ClaimIds(store, "late", "x", 10), ElementsAre("c", "d"));
 
   auto statuses =
       store.ClaimNext("st", "x", 10, Filter{{}, {"status"}}, absl::Seconds(30));
   ASSERT_TRUE(statuses.ok());
-  ASSERT_THAT(*statuses, SizeIs(2));
-  EXPECT_EQ((*statuses)[0].event.id, "b");
-  EXPECT_EQ((*statuses)[1].event.id, "c");
+  ASSERT_THAT(statuses->events, SizeIs(2));
+  EXPECT_EQ(statuses->events[0].event.id, "b");
+  EXPECT_EQ(statuses->events[1].event.id, "c");
   ASSERT_TRUE(AppendSync(store, {MakeEvent("e", "status")}).ok());
   auto next =
       store.ClaimNext("st", "x", 10, Filter{{}, {"status"}}, absl::Seconds(30));
   ASSERT_TRUE(next.ok());
-  ASSERT_THAT(*next, SizeIs(1));
-  EXPECT_EQ((*next)[0].event.id, "e");
+  ASSERT_THAT(next->events, SizeIs(1));
+  EXPECT_EQ(next->events[0].event.id, "e");
+}
+
+// Issue 14: members with different filters made each other lose events.
+// The group keeps the filter it was created with and refuses another.
+TEST_P(StoreConformanceTest, GroupKeepsItsFilterAndRefusesAnother) {
+  Store& store = Open();
+  ASSERT_TRUE(AppendSync(store, {MakeEvent("m1", "message", "111"),
+                                 MakeEvent("s1", "status", "111"),
+                                 MakeEvent("s2", "status", "222")})
+                  .ok());
+  const Filter statuses{{"222", "111"}, {"status"}};
+  ASSERT_TRUE(store.EnsureGroup("g", "", statuses).ok());
+  // The same selection, in another order and with duplicates: accepted.
+  EXPECT_TRUE(
+      store.EnsureGroup("g", "", Filter{{"111", "222", "111"}, {"status"}})
+          .ok());
+  const Filter messages{{"111", "222"}, {"message"}};
+  absl::Status refused = store.EnsureGroup("g", "", messages);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("\"g\""));
+  EXPECT_THAT(refused.message(), ::testing::HasSubstr("filter"));
+  auto wrong = store.ClaimNext("g", "x", 10, messages, absl::Seconds(30));
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.ClaimNext("g", "x", 10, Filter{}, absl::Seconds(30))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  // The refused claims took nothing: the group's member gets everything.
+  auto claimed = store.ClaimNext("g", "y", 10, statuses, absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  std::vector<std::string> ids;
+  for (const auto& c : claimed->events) ids.push_back(c.event.id);
+  EXPECT_THAT(ids, ElementsAre("s1", "s2"));
+
+  // A group created by ClaimNext keeps that call's filter.
+  ASSERT_TRUE(
+      store.ClaimNext("h", "x", 10, Filter{{"111"}, {}}, absl::Seconds(30))
+          .ok());
+  EXPECT_EQ(store.EnsureGroup("h", "", Filter{}).code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Stored durably with the group.
+  Store& reopened = Open();
+  EXPECT_EQ(reopened.EnsureGroup("g", "", messages).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(reopened.EnsureGroup("g", "", statuses).ok());
+  EXPECT_TRUE(reopened.EnsureGroup("h", "", Filter{{"111"}, {}}).ok());
+}
+
+// A sparse filter over a long log: paging with ReadPage from where each
+// page stopped (scanned_through) delivers every match once, in order, and
+// group claims get every match too, whatever the backend's scan bound.
+TEST_P(StoreConformanceTest, SparseFilterPagesDeliverEverythingOnce) {
+  options_.max_scanned_per_call = 100;
+  Store& store = Open();
+  std::vector<EventRecord> events;
+  std::vector<std::string> want;
+  for (int i = 0; i < 1000; ++i) {
+    const bool match = i % 300 == 299;
+    events.push_back(
+        MakeEvent(absl::StrCat("e", i), "message", match ? "222" : "111"));
+    if (match) want.push_back(absl::StrCat("e", i));
+  }
+  ASSERT_TRUE(AppendSync(store, std::move(events)).ok());
+  const Filter sparse{{"222"}, {}};
+  std::vector<std::string> got;
+  std::string from;
+  int reads = 0;
+  for (; reads < 1000; ++reads) {
+    auto page = store.ReadPage(from, 2, sparse);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& e : page->events) got.push_back(e.id);
+    if (!page->events.empty()) {
+      EXPECT_GE(page->scanned_through, page->events.back().cursor);
+    }
+    if (!page->more) break;
+    ASSERT_FALSE(page->scanned_through.empty());
+    ASSERT_GT(page->scanned_through, from);
+    from = page->scanned_through;
+  }
+  EXPECT_EQ(got, want);
+
+  got.clear();
+  for (int claims = 0; claims < 1000; ++claims) {
+    auto batch = store.ClaimNext("g", "c", 2, sparse, absl::Seconds(30));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    for (const auto& c : batch->events) got.push_back(c.event.id);
+    if (batch->events.empty() && !batch->more) break;
+  }
+  EXPECT_EQ(got, want);
 }
 
 TEST_P(StoreConformanceTest, ConcurrentClaimersNeverShareAnEvent) {
@@ -551,10 +641,10 @@ TEST_P(StoreConformanceTest, ConcurrentClaimersNeverShareAnEvent) {
         auto claimed = store.ClaimNext("g", absl::StrCat("c", t), 7, Filter{},
                                        absl::Hours(1));
         ASSERT_TRUE(claimed.ok()) << claimed.status();
-        if (claimed->empty()) return;
+        if (claimed->events.empty()) return;
         std::vector<std::string> cursors;
         absl::MutexLock lock(&mu);
-        for (const auto& c : *claimed) {
+        for (const auto& c : claimed->events) {
           got.insert(c.event.id);
           cursors.push_back(c.event.cursor);
         }

@@ -103,6 +103,7 @@ SubscribeStream::SubscribeStream(
 
 bool SubscribeStream::Matches(const EventRecord& record,
                               const std::vector<std::string>& wabas) const {
+  if (!MaySee(record)) return false;
   const Filter& filter = params_.filter;
   if (filter.Matches(record)) return true;
   // The WABA rule: a number-less event of a WABA one of the numbers is in.
@@ -117,7 +118,13 @@ std::vector<std::string> SubscribeStream::CurrentWabas() const {
   return wabas_->WabasOf(params_.filter.phone_number_ids);
 }
 
+bool SubscribeStream::MaySee(const EventRecord& record) const {
+  return !record.phone_number_id.empty() || !params_.may_see_waba ||
+         params_.may_see_waba(record.waba_id);
+}
+
 bool SubscribeStream::MatchesLocked(const EventRecord& record) {
+  if (!MaySee(record)) return false;
   if (params_.filter.Matches(record)) return true;
   if (!record.phone_number_id.empty() ||
       params_.filter.phone_number_ids.empty() || wabas_ == nullptr) {
@@ -189,8 +196,11 @@ absl::Status SubscribeStream::StartTask() {
     }
   }
   if (!params_.group.empty()) {
-    // Only creates the group; an existing group keeps its position.
-    absl::Status ensured = store_->EnsureGroup(params_.group, start);
+    // Only creates the group; an existing group keeps its position (and
+    // refuses another filter: FAILED_PRECONDITION, passed on as is).
+    absl::Status ensured =
+        store_->EnsureGroup(params_.group, start, store_filter_);
+    if (absl::IsFailedPrecondition(ensured)) return ensured;
     if (!ensured.ok()) {
       return absl::UnavailableError(absl::StrCat(
           "cannot create the consumer group: ", ensured.message()));
@@ -237,8 +247,10 @@ void SubscribeStream::ReadLogPage() {
     more = recent.more;
     from_memory = true;
   } else {
-    absl::StatusOr<std::vector<EventRecord>> page =
-        store_->ReadAfter(from, limits_.page_size, store_filter_);
+    // Bounded: a sparse filter may come back with few events (even none)
+    // and `more`, so this executor thread is soon free for other streams.
+    absl::StatusOr<LogPage> page =
+        store_->ReadPage(from, limits_.page_size, store_filter_);
     status = page.status();
     // After the read: anything pruned before its snapshot has moved the
     // watermark by now (so no loss goes unnoticed; a prune racing the read
@@ -247,15 +259,15 @@ void SubscribeStream::ReadLogPage() {
     if (status.ok() && !from.empty()) status = CheckRetention(from, resuming);
     if (status.ok()) {
       if (wabas_ != nullptr) {
-        for (const EventRecord& record : *page) wabas_->Learn(record);
+        for (const EventRecord& record : page->events) wabas_->Learn(record);
       }
       const std::vector<std::string> wabas = CurrentWabas();
-      events.reserve(page->size());
-      for (const EventRecord& record : *page) {
+      events.reserve(page->events.size());
+      for (const EventRecord& record : page->events) {
         if (Matches(record, wabas)) events.push_back(MakeEvent(record));
       }
-      if (!page->empty()) last_read = page->back().cursor;
-      more = page->size() >= limits_.page_size;
+      last_read = std::move(page->scanned_through);
+      more = page->more;
     }
   }
   Write write;
@@ -319,19 +331,19 @@ void SubscribeStream::ClaimPage() {
     if (finished_) return;
     claim_again_ = false;
   }
-  absl::StatusOr<std::vector<ClaimedEvent>> claimed =
+  absl::StatusOr<ClaimBatch> claimed =
       store_->ClaimNext(params_.group, params_.consumer, limits_.claim_batch,
                         store_filter_, params_.ack_timeout);
   std::vector<EventPtr> events;
   absl::Status status = claimed.status();
   if (claimed.ok()) {
     if (wabas_ != nullptr) {
-      for (const ClaimedEvent& c : *claimed) wabas_->Learn(c.event);
+      for (const ClaimedEvent& c : claimed->events) wabas_->Learn(c.event);
     }
     const std::vector<std::string> wabas = CurrentWabas();
     std::vector<std::string> skipped;
-    events.reserve(claimed->size());
-    for (const ClaimedEvent& c : *claimed) {
+    events.reserve(claimed->events.size());
+    for (const ClaimedEvent& c : claimed->events) {
       if (Matches(c.event, wabas)) {
         events.push_back(MakeEvent(c.event));
       } else {
@@ -346,14 +358,20 @@ void SubscribeStream::ClaimPage() {
     absl::MutexLock lock(&mu_);
     read_scheduled_ = false;
     if (finished_) return;
+    if (absl::IsFailedPrecondition(status)) {
+      FinishLocked(ToGrpcStatus(status));  // the group's filter differs
+      return;
+    }
     if (!status.ok()) {
       FinishLocked(grpc::Status(
           grpc::StatusCode::UNAVAILABLE,
           absl::StrCat("cannot claim group events: ", status.message())));
       return;
     }
-    // A claim that only skipped events found something: claim again now.
-    if (events.empty() && !claim_again_ && claimed->empty()) {
+    // A claim that only skipped events found something, and one that
+    // stopped at its scan bound has more to examine: claim again now.
+    if (events.empty() && !claim_again_ && claimed->events.empty() &&
+        !claimed->more) {
       group_idle_ = true;
       ArmPollLocked();
     }

@@ -23,7 +23,15 @@
 // promises; the WabaDirectory says which WABA a number belongs to. The store
 // is asked for the numbers' events plus every number-less event, and the
 // stream drops the number-less events of other WABAs (a group stream claims
-// and acknowledges them, so they count as skipped).
+// and acknowledges them, so they count as skipped). The caller's scope
+// (StreamParams::may_see_waba, from auth) drops in the same way the
+// number-less events of WABAs the caller may not use; it is not part of a
+// group's stored filter (groups are per client, so the members share it).
+//
+// Log reads are bounded (Store::ReadPage): a sparse filter over a long log
+// reads page after page, each a short executor task, instead of one task
+// scanning the whole log; a group claim that stopped at its scan bound
+// claims again at once.
 //
 // Retention: a plain stream whose log position is older than the store's
 // retention watermark (Store::PrunedThrough) has lost events; it ends with
@@ -56,6 +64,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -110,6 +119,9 @@ struct StreamParams {
   std::string group;
   std::string consumer;  // unique per stream, for the group's pending list
   absl::Duration ack_timeout = absl::Seconds(30);
+  // The caller's scope (SubscribeScope::may_see_waba): number-less events
+  // only of the WABAs it accepts; null = any.
+  std::function<bool(absl::string_view waba_id)> may_see_waba;
 };
 
 struct StreamLimits {
@@ -192,6 +204,8 @@ class SubscribeStream : public std::enable_shared_from_this<SubscribeStream> {
   // filter's numbers.
   bool Matches(const EventRecord& record,
                const std::vector<std::string>& wabas) const;
+  // False for a number-less event of a WABA outside the caller's scope.
+  bool MaySee(const EventRecord& record) const;
   // Matches with the cached WABA list, refreshed when the directory changed.
   bool MatchesLocked(const EventRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -3,6 +3,8 @@
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -15,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "service/common/log.h"
 #include "service/common/status_macros.h"
@@ -86,6 +89,32 @@ bool ValidPrefix(absl::string_view prefix) {
 
 }  // namespace
 
+ScopedSigpipeBlock::ScopedSigpipeBlock() {
+  sigset_t pipe, old, pending;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  if (sigpending(&pending) == 0) {
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  }
+  unblock_ = pthread_sigmask(SIG_BLOCK, &pipe, &old) == 0 &&
+             sigismember(&old, SIGPIPE) == 0;
+}
+
+ScopedSigpipeBlock::~ScopedSigpipeBlock() {
+  const int saved_errno = errno;
+  sigset_t pipe, pending;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  if (!was_pending_ && sigpending(&pending) == 0 &&
+      sigismember(&pending, SIGPIPE) == 1) {
+    const timespec now{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  if (unblock_) pthread_sigmask(SIG_UNBLOCK, &pipe, nullptr);
+  errno = saved_errno;
+}
+
 std::string Address::ToString() const {
   const bool v6 = host.find(':') != std::string::npos;
   return absl::StrCat(v6 ? "[" : "", host, v6 ? "]" : "", ":", port, "/", db);
@@ -106,9 +135,9 @@ void CredentialsFromEnvironment(ClientOptions* options) {
 
 absl::StatusOr<Address> ParseUrl(absl::string_view url) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redis URL \"", url, "\": ", why,
-                     " (want redis://HOST[:PORT][/DB][?prefix=NAME])"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "redis URL \"", url, "\": ", why,
+        " (want redis://HOST[:PORT][/DB][?prefix=NAME][&durability=relaxed])"));
   };
   constexpr absl::string_view kScheme = "redis://";
   if (!absl::StartsWith(url, kScheme)) return bad("not redis://");
@@ -164,14 +193,29 @@ absl::StatusOr<Address> ParseUrl(absl::string_view url) {
     }
     address.db = db;
   }
-  if (!query.empty()) {
+  bool seen_prefix = false, seen_durability = false;
+  for (absl::string_view option : absl::StrSplit(query, '&')) {
+    if (query.empty()) break;
     constexpr absl::string_view kPrefix = "prefix=";
-    if (!absl::StartsWith(query, kPrefix)) return bad("unknown option");
-    absl::string_view prefix = query.substr(kPrefix.size());
-    if (!ValidPrefix(prefix)) {
-      return bad("prefix must be 1-64 of [A-Za-z0-9_.-]");
+    constexpr absl::string_view kDurability = "durability=";
+    if (absl::StartsWith(option, kPrefix) && !seen_prefix) {
+      seen_prefix = true;
+      absl::string_view prefix = option.substr(kPrefix.size());
+      if (!ValidPrefix(prefix)) {
+        return bad("prefix must be 1-64 of [A-Za-z0-9_.-]");
+      }
+      address.prefix = std::string(prefix);
+    } else if (absl::StartsWith(option, kDurability) && !seen_durability) {
+      seen_durability = true;
+      absl::string_view durability = option.substr(kDurability.size());
+      if (durability == "relaxed") {
+        address.relaxed_durability = true;
+      } else if (durability != "strict") {
+        return bad("durability must be strict or relaxed");
+      }
+    } else {
+      return bad("unknown or repeated option");
     }
-    address.prefix = std::string(prefix);
   }
   return address;
 }
@@ -251,6 +295,7 @@ absl::Status Client::EnsureConnectedLocked() {
   // Runs a setup command on the new connection; false (and `error`) if it
   // failed.
   auto setup = [&](std::vector<std::string> args) {
+    ScopedSigpipeBlock no_sigpipe;
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& a : args) {
@@ -303,6 +348,7 @@ absl::Status Client::EnsureConnectedLocked() {
     fd_ = c->fd;
   }
   context_ = c;
+  ++connections_;
   if (backoff_ != absl::ZeroDuration()) {
     log::Info("redis", "reconnected", {{"address", address_.ToString()}});
   }
@@ -325,8 +371,12 @@ absl::StatusOr<Reply> Client::CommandLocked(
   }
   const bool custom_timeout = timeout != absl::ZeroDuration();
   if (custom_timeout) redisSetTimeout(context_, SocketTimeout(timeout));
-  auto* r = static_cast<redisReply*>(redisCommandArgv(
-      context_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  redisReply* r;
+  {
+    ScopedSigpipeBlock no_sigpipe;  // a dead peer is an error, not a kill
+    r = static_cast<redisReply*>(redisCommandArgv(
+        context_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  }
   if (r == nullptr) {
     // The connection is unusable after an I/O error or timeout: a late
     // answer would be read as the answer to the next command.
@@ -366,6 +416,11 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& args,
                                       absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   return CommandLocked(args, timeout);
+}
+
+uint64_t Client::connections() {
+  absl::MutexLock lock(&mu_);
+  return connections_;
 }
 
 absl::StatusOr<Reply> Client::Eval(const Script& script,

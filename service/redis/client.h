@@ -34,14 +34,18 @@ struct redisContext;
 
 namespace wagate::redis {
 
-// Where Redis is: redis://HOST[:PORT][/DB][?prefix=NAME]. HOST may be an IPv6
-// literal in brackets. `prefix` names the hash tag of the keys a user of the
-// client writes (default "wagate"), so several deployments can share a Redis.
+// Where Redis is: redis://HOST[:PORT][/DB][?OPTIONS], OPTIONS joined by '&':
+// `prefix=NAME` names the hash tag of the keys a user of the client writes
+// (default "wagate"), so several deployments can share a Redis;
+// `durability=relaxed` (or `strict`, the default) tells the event store to
+// accept a Redis that may lose acknowledged writes on a crash
+// (events/redis_store.h). HOST may be an IPv6 literal in brackets.
 struct Address {
   std::string host;
   int port = 6379;
   int db = 0;
   std::string prefix = "wagate";
+  bool relaxed_durability = false;
 
   std::string ToString() const;  // host:port/db, for logs (no secrets in it)
   // "{prefix}": every key of one deployment carries it, so the keys a
@@ -94,6 +98,23 @@ struct ClientOptions {
   absl::Duration max_backoff = absl::Seconds(1);
 };
 
+// Blocks SIGPIPE on this thread for its lifetime and discards one raised
+// meanwhile. hiredis writes with write(2): a connection the server reset,
+// or that Shutdown closed from another thread just before the write, would
+// raise SIGPIPE, whose default action kills the process. Every command runs
+// under one (exposed for tests).
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock();
+  ~ScopedSigpipeBlock();
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  bool was_pending_ = false;  // pending before: not ours to discard
+  bool unblock_ = false;      // blocked here, so unblocked at the end
+};
+
 // Fills `options`' empty username and password from WAGATE_REDIS_USERNAME
 // and WAGATE_REDIS_PASSWORD: secrets come only from the environment (the
 // URL is logged).
@@ -123,6 +144,11 @@ class Client {
 
   const Address& address() const { return address_; }
 
+  // Connections made so far. Unchanged across two commands means they ran
+  // on one connection (what WAIT / WAITAOF, which wait for the writes of
+  // their own connection, rely on).
+  uint64_t connections();
+
  private:
   absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DisconnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -138,6 +164,7 @@ class Client {
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Duration backoff_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   bool was_connected_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t connections_ ABSL_GUARDED_BY(mu_) = 0;
 
   // The socket of context_, for Shutdown from another thread. Cleared (under
   // fd_mu_) before the socket is closed, so Shutdown never touches a reused

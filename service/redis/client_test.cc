@@ -1,5 +1,11 @@
 #include "service/redis/client.h"
 
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -31,18 +37,71 @@ TEST(ParseUrlTest, AcceptsHostPortDbAndPrefix) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_EQ(v6->port, 7000);
   EXPECT_EQ(v6->ToString(), "[::1]:7000/0");
+  EXPECT_FALSE(v6->relaxed_durability);
+}
+
+TEST(ParseUrlTest, DurabilityOptionAloneOrWithPrefix) {
+  auto relaxed = ParseUrl("redis://h:1/3?prefix=eu&durability=relaxed");
+  ASSERT_TRUE(relaxed.ok()) << relaxed.status();
+  EXPECT_EQ(relaxed->prefix, "eu");
+  EXPECT_EQ(relaxed->db, 3);
+  EXPECT_TRUE(relaxed->relaxed_durability);
+  auto first = ParseUrl("redis://h?durability=relaxed&prefix=eu");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->prefix, "eu");
+  EXPECT_TRUE(first->relaxed_durability);
+  auto strict = ParseUrl("redis://h?durability=strict");
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  EXPECT_FALSE(strict->relaxed_durability);
+  EXPECT_EQ(strict->prefix, "wagate");
 }
 
 TEST(ParseUrlTest, RejectsGarbageNamingTheUrl) {
-  for (const char* bad :
-       {"http://x:1", "redis://", "redis://:6379", "redis://h:", "redis://h:0",
-        "redis://h:70000", "redis://h:-1", "redis://h:12ab", "redis://h/x",
-        "redis://h/-1", "redis://user:pw@h:1", "redis://[::1:1",
-        "redis://h?prefix=", "redis://h?prefix=a{b}", "redis://h?db=1"}) {
+  for (const char* bad : {"http://x:1",
+                          "redis://",
+                          "redis://:6379",
+                          "redis://h:",
+                          "redis://h:0",
+                          "redis://h:70000",
+                          "redis://h:-1",
+                          "redis://h:12ab",
+                          "redis://h/x",
+                          "redis://h/-1",
+                          "redis://user:pw@h:1",
+                          "redis://[::1:1",
+                          "redis://h?prefix=",
+                          "redis://h?prefix=a{b}",
+                          "redis://h?db=1",
+                          "redis://h?durability=maybe",
+                          "redis://h?durability=",
+                          "redis://h?prefix=a&prefix=b",
+                          "redis://h?prefix=a&",
+                          "redis://h?&"}) {
     auto a = ParseUrl(bad);
     EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(a.status().message(), HasSubstr(bad));
   }
+}
+
+// A write to a closed socket under the guard fails with EPIPE instead of
+// killing the process (the default action of SIGPIPE), and leaves no
+// SIGPIPE pending or blocked behind.
+TEST(ScopedSigpipeBlockTest, WriteToAClosedSocketIsAnErrorNotAKill) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ::close(fds[1]);
+  {
+    ScopedSigpipeBlock guard;
+    errno = 0;
+    EXPECT_EQ(::write(fds[0], "x", 1), -1);
+    EXPECT_EQ(errno, EPIPE);
+  }
+  ::close(fds[0]);
+  sigset_t pending, mask;
+  ASSERT_EQ(sigpending(&pending), 0);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, nullptr, &mask), 0);
+  EXPECT_EQ(sigismember(&mask, SIGPIPE), 0);
 }
 
 TEST(ScriptTest, Sha1IsRedisScriptId) {

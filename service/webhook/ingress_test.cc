@@ -11,6 +11,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -109,13 +110,15 @@ class FailingStore : public events::Store {
     return events::RetentionResult{};
   }
   events::StoreStats Stats() const override { return {}; }
-  absl::Status EnsureGroup(absl::string_view, absl::string_view) override {
+  absl::Status EnsureGroup(absl::string_view, absl::string_view,
+                           const events::Filter&) override {
     return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<events::ClaimedEvent>> ClaimNext(
-      absl::string_view, absl::string_view, size_t, const events::Filter&,
-      absl::Duration) override {
-    return std::vector<events::ClaimedEvent>{};
+  absl::StatusOr<events::ClaimBatch> ClaimNext(absl::string_view,
+                                               absl::string_view, size_t,
+                                               const events::Filter&,
+                                               absl::Duration) override {
+    return events::ClaimBatch{};
   }
   absl::StatusOr<size_t> Ack(absl::string_view,
                              const std::vector<std::string>&) override {
@@ -373,6 +376,34 @@ TEST_F(IngressTest, RedeliveryStoredOnce) {
   EXPECT_EQ(stats.events_by_field["messages"].duplicate, 16u);
   EXPECT_EQ(stats.events_by_field["message_template_status_update"].duplicate,
             2u);
+}
+
+// A group message's `delivered` status of each participant is its own event
+// (issue 14: the later ones were dropped as duplicates of the first, yet
+// answered 200); the redelivery of the POST still stores nothing new.
+TEST_F(IngressTest, GroupStatusOfEveryParticipantIsStored) {
+  Start();
+  for (const char* name : {"status_group_three_participants",
+                           "status_group_three_participants_user_ids"}) {
+    SCOPED_TRACE(name);
+    const std::string body = Fixture(name);
+    ASSERT_FALSE(body.empty());
+    const size_t before = Stored().size();
+    EXPECT_EQ(Post(body).status, 200);
+    std::vector<events::EventRecord> stored = Stored();
+    ASSERT_EQ(stored.size(), before + 3);
+    std::set<std::string> ids;
+    for (size_t i = before; i < stored.size(); ++i) {
+      EXPECT_EQ(stored[i].kind, "status");
+      ids.insert(stored[i].id);
+    }
+    EXPECT_EQ(ids.size(), 3u);
+    EXPECT_EQ(Post(body).status, 200);  // Meta's redelivery
+    EXPECT_EQ(Stored().size(), before + 3);
+  }
+  IngressStats stats = ingress_->stats();
+  EXPECT_EQ(stats.events_by_field["messages"].stored, 6u);
+  EXPECT_EQ(stats.events_by_field["messages"].duplicate, 6u);
 }
 
 // Concurrent POSTs (Meta sends webhooks concurrently), including the same

@@ -819,9 +819,6 @@ class ChangeParser {
     SetString(s, "id", st->mutable_message_id());
     SetString(s, "status", st->mutable_status_raw());
     st->set_status(StatusOf(st->status_raw()));
-    e->set_id(st->message_id().empty()
-                  ? DigestId(Minify(raw))
-                  : absl::StrCat(st->message_id(), ":", st->status_raw()));
     SetString(s, "recipient_id", st->mutable_recipient_id());
     SetString(s, "recipient_type", st->mutable_recipient_type());
     SetString(s, "recipient_participant_id",
@@ -831,6 +828,20 @@ class ChangeParser {
               st->mutable_recipient_parent_user_id());
     SetString(s, "recipient_participant_user_id",
               st->mutable_recipient_participant_user_id());
+    if (st->message_id().empty()) {
+      e->set_id(DigestId(Minify(raw)));
+    } else {
+      // A group message gets one status per participant: without the
+      // participant the second one would be dropped as a duplicate.
+      const std::string& participant =
+          !st->recipient_participant_id().empty()
+              ? st->recipient_participant_id()
+              : st->recipient_participant_user_id();
+      e->set_id(participant.empty()
+                    ? absl::StrCat(st->message_id(), ":", st->status_raw())
+                    : absl::StrCat(st->message_id(), ":", st->status_raw(), ":",
+                                   participant));
+    }
     SetString(s, "recipient_participant_parent_user_id",
               st->mutable_recipient_participant_parent_user_id());
     SetString(s, "recipient_identity_key_hash",

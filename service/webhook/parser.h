@@ -27,7 +27,12 @@
 // the same POST body):
 //  - an inbound message (also an unknown-typed one): its wamid (`id`);
 //  - a status: `<message id>:<status as sent>` (e.g. "wamid.X:delivered");
-//    the timestamp is left out so a resent status is stored once;
+//    the timestamp is left out so a resent status is stored once. A status
+//    naming a group participant (recipient_participant_id, else
+//    recipient_participant_user_id) appends it,
+//    `<message id>:<status>:<participant>`, since a group message gets one
+//    status per participant; other statuses keep the two-part id, so
+//    redeliveries across an upgrade still dedupe;
 //  - everything else (management changes, calls, echoes, preferences,
 //    history chunks, state syncs, automatic events, system errors, items
 //    without an id): "sha256:" + hex SHA-256 of

@@ -304,6 +304,34 @@ TEST(ParserTest, BatchedEnvelopeGivesOneEventPerItem) {
   EXPECT_EQ(ParseFixture("batched_statuses_50").size(), 50u);
 }
 
+// One status per group participant, each its own event: the participant is
+// part of the dedupe id (recipient_participant_id, else the user id).
+TEST(ParserTest, GroupStatusesOfEachParticipantHaveDistinctIds) {
+  std::vector<v1::Event> events =
+      ParseFixture("status_group_three_participants");
+  ASSERT_EQ(events.size(), 3u);
+  const std::string wamid = events[0].status().message_id();
+  EXPECT_THAT(std::vector<std::string>(
+                  {events[0].id(), events[1].id(), events[2].id()}),
+              ElementsAre(wamid + ":delivered:16505551234",
+                          wamid + ":delivered:16505555678",
+                          wamid + ":delivered:447700900123"));
+
+  std::vector<v1::Event> by_user =
+      ParseFixture("status_group_three_participants_user_ids");
+  ASSERT_EQ(by_user.size(), 3u);
+  const std::string wamid2 = by_user[0].status().message_id();
+  EXPECT_THAT(std::vector<std::string>(
+                  {by_user[0].id(), by_user[1].id(), by_user[2].id()}),
+              ElementsAre(wamid2 + ":delivered:US.13491208655302741918",
+                          wamid2 + ":delivered:US.13491208655302741919",
+                          wamid2 + ":delivered:US.13491208655302741920"));
+  // A status of a one-to-one message keeps its two-part id.
+  std::vector<v1::Event> single = ParseFixture("status_delivered");
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0].id(), single[0].status().message_id() + ":delivered");
+}
+
 TEST(ParserTest, IdsAreStableAndFollowTheScheme) {
   std::vector<v1::Event> a = ParseFixture("batched_2_entries_2_changes");
   std::string body =

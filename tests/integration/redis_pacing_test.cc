@@ -221,8 +221,11 @@ TEST_F(RedisPacingTest, SendRateWithSqliteAndWithRedisPacing) {
   const std::string dir = tmpl;
   redis::TestRedisServer everysec({"--appendfsync", "everysec"});
   ASSERT_TRUE(everysec.Start().ok());
+  // everysec may lose acknowledged webhooks on a Redis crash: the store
+  // opens on it only when told so.
+  const std::string everysec_url = everysec.Url() + "?durability=relaxed";
   for (const std::string store :
-       {absl::StrCat("sqlite:", dir, "/w.db"), redis_.Url(), everysec.Url()}) {
+       {absl::StrCat("sqlite:", dir, "/w.db"), redis_.Url(), everysec_url}) {
     std::unique_ptr<Gateway> g = StartReplica(100000, store);
     ASSERT_TRUE(g);
     auto stub = v1::Messaging::NewStub(
@@ -250,7 +253,7 @@ TEST_F(RedisPacingTest, SendRateWithSqliteAndWithRedisPacing) {
     for (auto& t : threads) t.join();
     std::printf("send rate, store %s%s: %.0f sends/s (%d ok, %d failed)\n",
                 store.substr(0, 6).c_str(),
-                store == everysec.Url() ? " (fsync everysec)"
+                store == everysec_url   ? " (fsync everysec)"
                 : store == redis_.Url() ? " (fsync always)"
                                         : "",
                 ok.load() / 3.0, ok.load(), failed.load());

@@ -1,5 +1,6 @@
 #include "service/redis/testing/redis_server.h"
 
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -108,9 +109,18 @@ absl::Status TestRedisServer::Start() {
                                      "--logfile",
                                      dir_ + "/redis.log"};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    // Not the test's stdout/stderr: a test that dies (a crash, a signal)
+    // leaves redis-server running, and an inherited pipe would keep ctest
+    // waiting for its output until the test's timeout.
+    const std::string output = dir_ + "/redis.stdout";
     pid_t pid = ::fork();
     if (pid < 0) return absl::InternalError("fork failed");
     if (pid == 0) {
+      int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (out >= 0) {
+        ::dup2(out, STDOUT_FILENO);
+        ::dup2(out, STDERR_FILENO);
+      }
       // Keep none of the test's sockets open in redis-server.
       for (int fd = 3; fd < 1024; ++fd) ::close(fd);
       std::vector<char*> argv;
@@ -137,7 +147,7 @@ absl::Status TestRedisServer::Start() {
   }
   return absl::UnavailableError(
       absl::StrCat("redis-server did not start on port ", port_, "; see ", dir_,
-                   "/redis.log"));
+                   "/redis.log and redis.stdout"));
 }
 
 void TestRedisServer::Wait() {

@@ -1,7 +1,9 @@
 // A real redis-server for tests: started on 127.0.0.1 on a free port in a
 // fresh temp dir, with the append-only file fsynced on every write (so a
-// restart keeps everything acknowledged) and no RDB snapshots. Stopped (and
-// its dir removed) by the destructor. Tests that need it skip when
+// restart keeps everything acknowledged, and the event store's durability
+// check at open passes; a test that overrides appendonly or appendfsync
+// must add ?durability=relaxed to a store URL) and no RDB snapshots. Stopped
+// (and its dir removed) by the destructor. Tests that need it skip when
 // /usr/bin/redis-server is not installed.
 //
 //   if (!redis::TestRedisServer::Installed()) GTEST_SKIP() << "no redis";
