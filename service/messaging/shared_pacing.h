@@ -140,7 +140,7 @@ class RedisPacing : public SharedPacingGate {
   absl::CondVar cv_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_map<std::string, Number> numbers_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_slot_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_slot_ = 0;  // the worker's only, like client_
   SharedPacingStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread worker_;
 };
