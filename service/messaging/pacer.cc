@@ -89,6 +89,25 @@ Pacer::Pair& Pacer::PairLocked(const std::string& key, absl::Time now) {
   return p;
 }
 
+void Pacer::PruneNumbersLocked(absl::Time now) {
+  // A number nobody sends from keeps nothing worth keeping: its window has
+  // passed and its limit is the default. (A learned or configured limit is
+  // kept: SetThroughput's value must survive idle spells.)
+  for (auto it = numbers_.begin(); it != numbers_.end();) {
+    const Number& n = it->second;
+    const bool idle = n.queue.empty() && n.in_flight == 0 &&
+                      n.shared_slots.empty() &&
+                      n.wake_at == absl::InfiniteFuture() &&
+                      (n.grants.empty() ||
+                       now - n.grants.back() > options_.window);
+    if (idle && n.mps == options_.default_mps) {
+      numbers_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void Pacer::PrunePairsLocked(absl::Time now) {
   const absl::Duration full = options_.pair_interval * options_.pair_burst;
   for (auto it = pairs_.begin(); it != pairs_.end();) {
@@ -120,6 +139,7 @@ void Pacer::Acquire(absl::string_view phone_number_id,
     if (++acquires_since_prune_ >= kPruneEvery) {
       acquires_since_prune_ = 0;
       PrunePairsLocked(now);
+      PruneNumbersLocked(now);
     }
     Number& n = NumberLocked(number_id);
     // An empty recipient (read receipts) has no pair limit.
@@ -468,6 +488,8 @@ void Pacer::Shutdown() {
 PacerStats Pacer::Stats() const {
   absl::MutexLock lock(&mu_);
   PacerStats s = stats_;
+  s.numbers = numbers_.size();
+  s.pairs = pairs_.size();
   s.waiting = pair_waiters_.size();
   for (const auto& [id, n] : numbers_) s.waiting += n.queue.size();
   return s;

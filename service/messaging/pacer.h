@@ -76,6 +76,11 @@ struct PacerStats {
   uint64_t denied = 0;          // RESOURCE_EXHAUSTED (deadline too close)
   absl::Duration total_wait;    // summed wait of granted_waited
   uint64_t waiting = 0;         // requests waiting now
+  // Per-number and per-pair state held now. Idle entries are pruned (a
+  // number's only while its limit is the default), so both follow the
+  // numbers and recipients in use, not every value ever seen.
+  uint64_t numbers = 0;
+  uint64_t pairs = 0;
 };
 
 // A second gate shared by all replicas (implemented on Redis by
@@ -204,6 +209,7 @@ class Pacer : public std::enable_shared_from_this<Pacer> {
   void Enqueue(const std::string& number_id, Waiter waiter);
   void Wake(const std::string& number_id);
   void PrunePairsLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PruneNumbersLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunReady(std::vector<Ready>& ready);
   // With a shared gate: asks it for each locally granted waiter in `asks`.
   void AskShared(std::vector<Ask>& asks);

@@ -287,6 +287,24 @@ TEST_F(PacerTest, NumbersAreIndependent) {
   EXPECT_EQ(pacer->Throughput("3"), 80);
 }
 
+// In single-account mode any digits reach the pacer: numbers and pairs
+// nobody uses any more are pruned, so 20,000 distinct numbers leave little
+// behind; a number whose limit was set keeps it.
+TEST_F(PacerTest, IdleNumbersAndPairsArePruned) {
+  auto pacer = MakePacer();
+  pacer->SetThroughput("1", 1000);
+  for (int i = 0; i < 20000; ++i) {
+    Acquire(*pacer, absl::StrCat(100000 + i), absl::StrCat(5550000 + i),
+            absl::Seconds(5));
+    if (i % 1000 == 999) time_.Advance(absl::Minutes(5));
+  }
+  PacerStats stats = pacer->Stats();
+  EXPECT_LT(stats.numbers, 5000u) << stats.numbers;
+  EXPECT_LT(stats.pairs, 5000u) << stats.pairs;
+  EXPECT_EQ(pacer->Throughput("1"), 1000);
+  for (const Outcome& o : outcomes_) EXPECT_TRUE(o.done && o.status.ok());
+}
+
 TEST_F(PacerTest, RaisingThroughputReleasesWaiters) {
   auto pacer = MakePacer();
   pacer->SetThroughput("1", 1);
