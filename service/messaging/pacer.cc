@@ -95,11 +95,10 @@ void Pacer::PruneNumbersLocked(absl::Time now) {
   // kept: SetThroughput's value must survive idle spells.)
   for (auto it = numbers_.begin(); it != numbers_.end();) {
     const Number& n = it->second;
-    const bool idle = n.queue.empty() && n.in_flight == 0 &&
-                      n.shared_slots.empty() &&
-                      n.wake_at == absl::InfiniteFuture() &&
-                      (n.grants.empty() ||
-                       now - n.grants.back() > options_.window);
+    const bool idle =
+        n.queue.empty() && n.in_flight == 0 && n.shared_slots.empty() &&
+        n.wake_at == absl::InfiniteFuture() &&
+        (n.grants.empty() || now - n.grants.back() > options_.window);
     if (idle && n.mps == options_.default_mps) {
       numbers_.erase(it++);
     } else {
